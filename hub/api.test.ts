@@ -1,0 +1,194 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SimulatedClock } from '../common/clock.ts';
+import { createLogger } from '../common/log.ts';
+import { encodeBatch, topics } from '../common/wire.ts';
+import { buildHubApi } from './api.ts';
+import { Ingest } from './ingest.ts';
+import { LiveFeed } from './live.ts';
+import { MemoryStore } from './memory-store.ts';
+
+const site = 'site-a';
+const t0 = 1_767_225_600_000;
+let uiDir: string;
+let outside: string;
+
+beforeAll(async () => {
+  const root = await mkdtemp(path.join(tmpdir(), 'hub-api-'));
+  uiDir = path.join(root, 'ui');
+  outside = path.join(root, 'secret.txt');
+  await mkdir(path.join(uiDir, 'assets'), { recursive: true });
+  await mkdir(path.join(uiDir, 'docs'));
+  await writeFile(path.join(uiDir, 'index.html'), '<!doctype html><title>site</title>');
+  await writeFile(path.join(uiDir, 'docs', 'index.html'), '<p>docs</p>');
+  await writeFile(path.join(uiDir, 'assets', 'app-1234.js'), 'console.log(1)');
+  await writeFile(path.join(uiDir, 'assets', 'app-1234.css'), 'body{}');
+  await writeFile(path.join(uiDir, 'data.bin'), Buffer.from([1, 2, 3]));
+  await writeFile(outside, 'TOP-SECRET-CONTENT');
+  await symlink(outside, path.join(uiDir, 'escape.txt'));
+});
+afterAll(async () => {
+  await rm(path.dirname(uiDir), { recursive: true, force: true });
+});
+
+let apps: FastifyInstance[] = [];
+afterEach(async () => {
+  for (const app of apps) await app.close();
+  apps = [];
+});
+
+async function setup(options: { withUi?: boolean } = {}) {
+  const clock = new SimulatedClock(t0);
+  const store = new MemoryStore();
+  const live = new LiveFeed();
+  const logs: string[] = [];
+  const ingest = new Ingest({
+    site,
+    limits: { batchPointsMax: 10_000, flushIntervalMs: 200, queuePointsMax: 200_000 },
+    store,
+    clock,
+    initialGateways: [],
+    publishAck: () => undefined,
+    logger: createLogger({ component: 'hub/ingest', clock, write: (line) => logs.push(line) }),
+  });
+  const app = buildHubApi({ site, clock, ingest, store, live, uiDir: options.withUi === false ? undefined : uiDir, logger: createLogger({ component: 'hub/api', clock, write: (line) => logs.push(line) }) });
+  apps.push(app);
+  ingest.offerData(
+    topics.data(site, 'gw-1'),
+    encodeBatch(site, 'gw-1', 1n, [
+      { tag: 'line1/press1/temperature', ts: t0 + 2, value: 71.5, quality: 'good' },
+      { tag: 'line1/press1/temperature', ts: t0 + 1, value: 70.5, quality: 'uncertain' },
+      { tag: 'line1/press1/running', ts: t0, value: true, quality: 'good' },
+      { tag: 'line1/status', ts: t0, value: 'ok', quality: 'bad' },
+    ]),
+  );
+  ingest.offerData(topics.data(site, 'gw-1'), Buffer.from('garbage'));
+  await ingest.flush();
+  clock.advanceMs(1500);
+  return { app, store, logs };
+}
+
+describe('hub API', () => {
+  it('GET /api/health reports site, uptime and ingest counters', async () => {
+    const { app } = await setup();
+    const response = await app.inject('/api/health');
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      status: 'ok',
+      site,
+      uptimeMs: 1500,
+      ingest: { received: 4, stored: 4, duplicates: 0, rejected: 1, queueFullRefusals: 0, storeFailures: 0, queuedPoints: 0 },
+      live: { clients: 0, slowClientsDropped: 0, clientsRefused: 0 },
+    });
+  });
+
+  it('GET /api/gateways lists gateways with the acked sequence as a string and stored counts', async () => {
+    const { app } = await setup();
+    const response = await app.inject('/api/gateways');
+    expect(response.json()).toEqual({ gateways: [{ gateway: 'gw-1', site, ackedSeq: '4', lastSeenMs: t0, state: 'unknown', points: 4 }] });
+  });
+
+  it('GET /api/machines groups the latest value per tag by line and machine', async () => {
+    const { app } = await setup();
+    const response = await app.inject('/api/machines');
+    expect(response.json()).toEqual({
+      machines: [
+        { line: 'line1', machine: '-', tags: [{ tag: 'line1/status', name: 'status', value: 'ok', quality: 'bad', ts: t0 }] },
+        {
+          line: 'line1',
+          machine: 'press1',
+          tags: [
+            { tag: 'line1/press1/running', name: 'running', value: true, quality: 'good', ts: t0 },
+            { tag: 'line1/press1/temperature', name: 'temperature', value: 71.5, quality: 'good', ts: t0 + 2 },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('GET /api/points returns one tag ordered by ts within the window and limit', async () => {
+    const { app } = await setup();
+    const all = await app.inject('/api/points?tag=line1/press1/temperature');
+    expect(all.json()).toEqual({
+      points: [
+        { gateway: 'gw-1', seq: '2', tag: 'line1/press1/temperature', ts: t0 + 1, value: 70.5, quality: 'uncertain' },
+        { gateway: 'gw-1', seq: '1', tag: 'line1/press1/temperature', ts: t0 + 2, value: 71.5, quality: 'good' },
+      ],
+    });
+    const windowed = await app.inject(`/api/points?tag=line1/press1/temperature&fromMs=${t0 + 2}&toMs=${t0 + 5}&limit=1`);
+    expect(windowed.json().points.map((p: { seq: string }) => p.seq)).toEqual(['1']);
+  });
+
+  it.each([
+    ['a missing tag', '/api/points'],
+    ['a non-numeric limit', '/api/points?tag=a&limit=lots'],
+    ['a limit over 10000', '/api/points?tag=a&limit=10001'],
+    ['a zero limit', '/api/points?tag=a&limit=0'],
+    ['an invalid tag', '/api/points?tag=../etc'],
+    ['fromMs after toMs', '/api/points?tag=a&fromMs=5&toMs=4'],
+    ['an unknown parameter', '/api/points?tag=a&form=1'],
+    ['a parameter on a route that takes none', '/api/health?verbose=1'],
+  ])('answers 400 HUB_BAD_REQUEST for %s', async (_name, url) => {
+    const { app } = await setup();
+    const response = await app.inject(url);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ statusCode: 400, code: 'HUB_BAD_REQUEST' });
+  });
+
+  it('answers 503 HUB_UNAVAILABLE when the store is closed', async () => {
+    const { app, store, logs } = await setup();
+    await store.close();
+    const response = await app.inject('/api/points?tag=a');
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ code: 'HUB_UNAVAILABLE' });
+    expect(logs.some((line) => line.includes('HUB_UNAVAILABLE'))).toBe(true);
+  });
+
+  it('answers 404 JSON for unknown /api paths, with or without a dashboard', async () => {
+    for (const withUi of [true, false]) {
+      const { app } = await setup({ withUi });
+      for (const url of ['/api/nope', '/api', '/api/gateways/extra']) {
+        const response = await app.inject(url);
+        expect(response.statusCode).toBe(404);
+        expect(response.headers['content-type']).toMatch(/^application\/json/);
+        expect(response.json()).toMatchObject({ code: 'HUB_NOT_FOUND' });
+      }
+    }
+  });
+
+  it('serves the dashboard: index.html at / and for directories, files with their content types', async () => {
+    const { app } = await setup();
+    const expectations: [string, string, string][] = [
+      ['/', 'text/html; charset=utf-8', '<!doctype html><title>site</title>'],
+      ['/index.html', 'text/html; charset=utf-8', '<!doctype html><title>site</title>'],
+      ['/docs/', 'text/html; charset=utf-8', '<p>docs</p>'],
+      ['/assets/app-1234.js?v=2', 'text/javascript; charset=utf-8', 'console.log(1)'],
+      ['/assets/app-1234.css', 'text/css; charset=utf-8', 'body{}'],
+      ['/data.bin', 'application/octet-stream', '\u0001\u0002\u0003'],
+    ];
+    for (const [url, type, body] of expectations) {
+      const response = await app.inject(url);
+      expect(response.statusCode, url).toBe(200);
+      expect(response.headers['content-type'], url).toBe(type);
+      expect(response.body, url).toBe(body);
+    }
+    expect((await app.inject('/assets/app-1234.js')).headers['cache-control']).toMatch(/immutable/);
+    expect((await app.inject('/')).headers['cache-control']).toBe('no-cache');
+  });
+
+  it('never serves anything outside the dashboard directory', async () => {
+    const { app } = await setup();
+    for (const url of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/%2e%2e/%2e%2e/secret.txt', '/..%2fsecret.txt', '/escape.txt', '/%00', '/missing.js', '/assets/..%5c..%5csecret.txt']) {
+      const response = await app.inject(url);
+      expect(response.statusCode, url).toBe(404);
+      expect(response.body, url).not.toContain('TOP-SECRET-CONTENT');
+      expect(response.json(), url).toMatchObject({ code: 'HUB_NOT_FOUND' });
+    }
+    const malformed = await app.inject('/%zz');
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json()).toMatchObject({ code: 'HUB_BAD_REQUEST' });
+  });
+});

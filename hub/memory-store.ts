@@ -1,0 +1,57 @@
+// The in-memory hub store: same contract as the DuckDB adapter (store-contract.ts), for tests that
+// need fault injection or speed. Not durable.
+import { hubError, hubErrors } from './errors.ts';
+import { comparePoints, toRanges, type CommitRequest, type GatewayRecord, type GatewaySnapshot, type HubStore, type PointQuery, type StoredPoint } from './store.ts';
+
+export class MemoryStore implements HubStore {
+  readonly points: StoredPoint[] = [];
+  readonly gateways = new Map<string, GatewayRecord>();
+  /** When set, the next commit throws this and changes nothing. */
+  failNextCommit: Error | undefined;
+  #closed = false;
+
+  async loadGateways(): Promise<GatewaySnapshot[]> {
+    this.#checkOpen();
+    return [...this.gateways.values()]
+      .sort((a, b) => (a.gateway < b.gateway ? -1 : 1))
+      .map((row) => {
+        const seqs = [...new Set(this.points.filter((p) => p.gateway === row.gateway && p.seq > row.ackedSeq).map((p) => p.seq))];
+        seqs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        return { ...row, committedAbove: toRanges(seqs) };
+      });
+  }
+
+  async commit(request: CommitRequest): Promise<void> {
+    this.#checkOpen();
+    const failure = this.failNextCommit;
+    if (failure !== undefined) {
+      this.failNextCommit = undefined;
+      throw hubError(hubErrors.storeFailed, `commit failed: ${failure.message}`, {}, failure);
+    }
+    this.points.push(...request.points);
+    for (const row of request.gateways) this.gateways.set(row.gateway, row);
+  }
+
+  async queryPoints(query: PointQuery): Promise<StoredPoint[]> {
+    this.#checkOpen();
+    return this.points
+      .filter((p) => p.tag === query.tag && (query.fromMs === undefined || p.ts >= query.fromMs) && (query.toMs === undefined || p.ts <= query.toMs))
+      .sort(comparePoints)
+      .slice(0, query.limit);
+  }
+
+  async pointCounts(): Promise<Map<string, number>> {
+    this.#checkOpen();
+    const counts = new Map<string, number>();
+    for (const point of this.points) counts.set(point.gateway, (counts.get(point.gateway) ?? 0) + 1);
+    return counts;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw hubError(hubErrors.unavailable, 'the store is closed');
+  }
+}
