@@ -1,0 +1,68 @@
+// The demo site's embedded defaults: a plant with two lines of three machines, one gateway per
+// line and one hub. Pure functions from ports to config documents; hil/demo.ts writes them as YAML
+// into the data folder (so a user can read and copy them) and starts the processes.
+import { fileURLToPath } from 'node:url';
+
+export const demoProfilePath = fileURLToPath(new URL('./profiles/demo-machine.yaml', import.meta.url));
+export const demoUiDir = fileURLToPath(new URL('../ui/dist/site', import.meta.url));
+
+export const demoSite = 'demo-site';
+export const demoLines = [
+  { id: 'line1', machines: ['filler', 'capper', 'packer'] },
+  { id: 'line2', machines: ['filler', 'capper', 'packer'] },
+] as const;
+
+export interface PlantMachine {
+  readonly line: string;
+  readonly machine: string;
+  readonly host: string;
+  readonly port: number;
+  readonly unitId: number;
+}
+
+export function plantConfig(seed: number): object {
+  return {
+    seed,
+    stepMs: 100,
+    profile: demoProfilePath,
+    lines: demoLines.map((line, lineIndex) => ({
+      id: line.id,
+      machines: line.machines.map((machine, machineIndex) => ({
+        id: machine,
+        port: 0,
+        unitId: 1,
+        speedSetpoint: 60 + 15 * machineIndex + 5 * lineIndex,
+      })),
+    })),
+  };
+}
+
+export function hubConfig(httpPort: number): object {
+  return {
+    site: demoSite,
+    dataDir: 'hub',
+    broker: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: httpPort },
+    uiDir: demoUiDir,
+  };
+}
+
+export function gatewayConfig(line: string, machines: readonly PlantMachine[], brokerPort: number, seed: number): object {
+  return {
+    gateway: { id: `${line}-gw`, site: demoSite, area: line },
+    dataDir: `gateway-${line}`,
+    scan: { tickMs: 10, seed },
+    uplink: { host: '127.0.0.1', port: brokerPort, publishIntervalMs: 100 },
+    devices: machines
+      .filter((machine) => machine.line === line)
+      .map((machine) => ({
+        id: machine.machine,
+        driver: 'modbus-tcp',
+        host: machine.host,
+        port: machine.port,
+        unitId: machine.unitId,
+        profile: demoProfilePath,
+        pollIntervalMs: 200,
+      })),
+  };
+}
