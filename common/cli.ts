@@ -74,6 +74,7 @@ export function stopSignal(): Promise<string> {
     const stop = (reason: string): void => {
       if (stopped) return;
       stopped = true;
+      process.stdin.pause();
       resolve(reason);
     };
     process.on('SIGINT', () => stop('SIGINT'));

@@ -1,7 +1,8 @@
 // Starts millwright commands as child processes for the demo and the end-to-end tests: waits for
 // each child's one-line JSON ready event on stdout, prefixes its log lines on our stderr, and
 // stops children in order with SIGTERM (SIGKILL after a grace period). Children also stop when
-// our stdin pipe to them closes, so a killed supervisor leaves nothing running.
+// our stdin pipe to them closes, so a killed supervisor leaves nothing running (they run in
+// process groups of their own, so a terminal's Ctrl-C does not reach them directly).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,9 @@ export function startChild(options: StartOptions): Promise<SupervisedChild> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const child = spawn(process.execPath, [millwrightEntry, ...options.args], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    // A process group of its own: Ctrl-C in a terminal reaches only the supervisor, which stops
+    // children in order (gateways first, so they flush to a hub that is still there).
+    detached: true,
     env: { ...process.env, ...options.env, MILLWRIGHT_STOP_ON_STDIN_END: '1' },
   });
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
