@@ -1,0 +1,15 @@
+// Error catalog of the gateway (edge/). Codes are stable: logs, the local API and tests use them.
+import { exitCode, type ErrorSpec } from '../common/errors.ts';
+
+export const edgeErrors = {
+  deviceUnreachable: { code: 'EDGE_DEVICE_UNREACHABLE', exit: exitCode.runtimeFailure },
+  deviceTimeout: { code: 'EDGE_DEVICE_TIMEOUT', exit: exitCode.runtimeFailure },
+  modbusException: { code: 'EDGE_MODBUS_EXCEPTION', exit: exitCode.runtimeFailure },
+  writeNotPermitted: { code: 'EDGE_WRITE_NOT_PERMITTED', exit: exitCode.runtimeFailure },
+  writeOutOfRange: { code: 'EDGE_WRITE_OUT_OF_RANGE', exit: exitCode.runtimeFailure },
+  unknownTag: { code: 'EDGE_UNKNOWN_TAG', exit: exitCode.runtimeFailure },
+  profileConflict: { code: 'EDGE_PROFILE_CONFLICT', exit: exitCode.badUsageOrConfig },
+  stateUnwritable: { code: 'EDGE_STATE_UNWRITABLE', exit: exitCode.runtimeFailure },
+  traceInvalid: { code: 'EDGE_TRACE_INVALID', exit: exitCode.badUsageOrConfig },
+  alarmInvalid: { code: 'EDGE_ALARM_INVALID', exit: exitCode.badUsageOrConfig },
+} as const satisfies Record<string, ErrorSpec>;
