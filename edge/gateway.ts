@@ -1,0 +1,208 @@
+// Wires one gateway process: device profiles → drivers → shared tag table → scan worker →
+// writes back to drivers, points to the publisher → MQTT uplink. startGateway validates
+// everything (config, profiles, alarm references) before it opens a socket or a thread, so a bad
+// config never leaves a half-started gateway behind.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { systemClock, type Clock } from '../common/clock.ts';
+import { loadConfigFile } from '../common/config.ts';
+import { deviceProfileSchema, type DeviceProfile } from '../common/device-profile.ts';
+import { createLogger, type Logger } from '../common/log.ts';
+import { seededRandom } from '../common/random.ts';
+import { topics, type StateMessage } from '../common/wire.ts';
+import { alarmStateTag, resolveAlarms } from './alarm-config.ts';
+import { DevicePoller } from './device-poller.ts';
+import type { Driver, TagSink } from './drivers/driver.ts';
+import { ModbusTcpDriver } from './drivers/modbus-tcp.ts';
+import { startGatewayApi, type GatewayApi } from './gateway-api.ts';
+import type { GatewayConfig } from './gateway-config.ts';
+import { Publisher } from './publisher.ts';
+import { ScanHost } from './scan/scan-host.ts';
+import type { TraceHeader } from './scan/trace.ts';
+import { SequenceStore } from './sequence-store.ts';
+import { MqttClient } from './uplink/mqtt-client.ts';
+
+export interface RunningGateway {
+  readonly id: string;
+  readonly apiUrl: string | undefined;
+  stats(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Record every tick's inputs and outputs to this file (see `millwright gateway replay`). */
+  readonly recordPath?: string;
+}
+
+function resolveFrom(base: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(base, path);
+}
+
+interface TagBinding {
+  readonly driver: Driver;
+  readonly name: string;
+}
+
+export async function startGateway(config: GatewayConfig, configDir: string, options: GatewayOptions = {}): Promise<RunningGateway> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ component: `gateway ${config.gateway.id}`, clock });
+  const random = seededRandom(config.scan.seed);
+  const { site, id, area } = config.gateway;
+
+  // Everything that can be refused is checked before any socket or thread opens.
+  const profiles = new Map<string, DeviceProfile>();
+  for (const device of config.devices) {
+    const path = resolveFrom(configDir, device.profile);
+    if (!profiles.has(path)) profiles.set(path, loadConfigFile<DeviceProfile>(path, deviceProfileSchema));
+  }
+  const drivers: Driver[] = config.devices.map((device) => new ModbusTcpDriver(device, profiles.get(resolveFrom(configDir, device.profile))!, clock));
+  const tags: TraceHeader['tags'][number][] = [];
+  const bindings: TagBinding[] = [];
+  const offsets: number[] = [];
+  const byDeviceTag = new Map<string, { index: number; writable: boolean }>();
+  for (const driver of drivers) {
+    offsets.push(tags.length);
+    for (const tag of driver.tags) {
+      byDeviceTag.set(`${driver.deviceId}/${tag.name}`, { index: tags.length, writable: tag.writable });
+      bindings.push({ driver, name: tag.name });
+      tags.push({ tag: `${area}/${driver.deviceId}/${tag.name}`, kind: tag.kind });
+    }
+  }
+  const stateTags = new Map<string, number>();
+  for (const alarm of config.alarms) {
+    stateTags.set(alarm.id, tags.length);
+    tags.push({ tag: alarmStateTag(area, alarm.id), kind: 'boolean' });
+  }
+  const alarms = resolveAlarms(config.alarms, { lookup: (name) => byDeviceTag.get(name) }, (alarmId) => stateTags.get(alarmId)!, config.scan.tickMs);
+  const sequence = new SequenceStore(resolveFrom(configDir, config.dataDir));
+  const header: TraceHeader = {
+    version: 1,
+    gateway: id,
+    tickMs: config.scan.tickMs,
+    publishInputs: true,
+    staleUncertainMs: config.scan.staleUncertainMs,
+    staleBadMs: config.scan.staleBadMs,
+    tags,
+    alarms,
+  };
+
+  const stateMessage = (state: StateMessage['state']): Buffer => Buffer.from(JSON.stringify({ v: 1, state, ts: clock.nowMs() } satisfies StateMessage));
+  const client = new MqttClient({
+    host: config.uplink.host,
+    port: config.uplink.port,
+    clientId: `millwright-${site}-${id}`,
+    protocolVersion: config.uplink.protocolVersion,
+    keepaliveS: config.uplink.keepaliveS,
+    inflightMax: config.uplink.inflightMax,
+    reconnectMinMs: config.uplink.reconnectMinMs,
+    reconnectMaxMs: config.uplink.reconnectMaxMs,
+    will: { topic: topics.state(site, id), payload: stateMessage('offline'), retain: true },
+    birth: () => ({ topic: topics.state(site, id), payload: stateMessage('online'), retain: true }),
+    clock,
+    random,
+    logger: logger.child('uplink'),
+  });
+  const publisher = new Publisher({
+    site,
+    gateway: id,
+    sequence,
+    transport: client,
+    queuePointsMax: config.uplink.queuePointsMax,
+    batchPointsMax: config.uplink.batchPointsMax,
+    inflightMax: config.uplink.inflightMax,
+    logger: logger.child('publisher'),
+  });
+  client.onMessage((topic, payload) => {
+    if (topic !== topics.ack(site, id)) return;
+    try {
+      const ack = JSON.parse(payload.toString('utf8')) as { ackedSeq?: unknown };
+      if (typeof ack.ackedSeq === 'string' && /^\d{1,20}$/.test(ack.ackedSeq)) publisher.onAck(BigInt(ack.ackedSeq));
+    } catch {
+      logger.rateLimited('bad-ack', 10_000, 'warn', 'ignored an ack that is not JSON');
+    }
+  });
+
+  let recording: WriteStream | undefined;
+  if (options.recordPath !== undefined) recording = createWriteStream(options.recordPath);
+  let writesFailed = 0;
+  const scan = new ScanHost({
+    header,
+    tickMs: config.scan.tickMs,
+    spinUs: config.scan.spinUs,
+    ...(recording !== undefined && { onTrace: (chunk: Uint8Array) => recording.write(chunk) }),
+    onPoints: (points) => publisher.enqueue(points),
+    onWrite: (tagIndex, value) => {
+      const binding = bindings[tagIndex];
+      if (binding === undefined) return;
+      const typed = tags[tagIndex]!.kind === 'boolean' ? value !== 0 : value;
+      binding.driver.write(binding.name, typed).catch((error: unknown) => {
+        writesFailed++;
+        logger.rateLimited(`write:${tagIndex}`, 5000, 'error', `local action write to ${tags[tagIndex]!.tag} failed: ${(error as Error).message}`);
+      });
+    },
+    onAlarm: (transition) => {
+      const alarm = config.alarms[transition.alarmIndex];
+      logger.warn(`alarm ${alarm?.id} ${transition.active ? 'raised' : 'cleared'}`, { tag: alarm?.tag, value: transition.value, severity: alarm?.severity, message: alarm?.message });
+    },
+  });
+  const pollers = drivers.map((driver, driverIndex) => {
+    const offset = offsets[driverIndex]!;
+    const sink: TagSink = {
+      write: (index, value, quality, ts) => scan.tags.write(offset + index, value, quality, ts),
+      markQuality: (index, quality, ts) => scan.tags.markQuality(offset + index, quality, ts),
+    };
+    return new DevicePoller({ driver, sink, clock, random, logger: logger.child(driver.deviceId), backoffMinMs: 200, backoffMaxMs: 5000 });
+  });
+
+  const stats = (): Record<string, unknown> => ({
+    gateway: id,
+    scan: scan.stats(),
+    publisher: publisher.stats(),
+    uplink: client.stats(),
+    localWritesFailed: writesFailed,
+    devices: Object.fromEntries(drivers.map((driver) => [driver.deviceId, driver.health()])),
+  });
+  let api: GatewayApi | undefined;
+  if (config.api !== undefined) api = await startGatewayApi(config.api, stats);
+
+  client.start();
+  client.subscribe(topics.ack(site, id), 1);
+  scan.start();
+  pollers.forEach((poller) => poller.start());
+  const flushTimer = setInterval(() => publisher.flush(), config.uplink.publishIntervalMs);
+  const statsTimer = setInterval(() => {
+    const timing = scan.stats();
+    logger.info('scan', { ticks: timing.ticks, overruns: timing.overruns, lateP50Ms: timing.latenessP50Ms, lateP99Ms: timing.latenessP99Ms, lateMaxMs: timing.latenessMaxMs, stepMaxMs: timing.stepMsMax });
+  }, 60_000);
+  statsTimer.unref();
+  logger.info('started', { devices: drivers.length, tags: tags.length, alarms: alarms.length, tickMs: config.scan.tickMs, firstSeq: sequence.next, api: api?.url });
+
+  let closing: Promise<void> | undefined;
+  return {
+    id,
+    apiUrl: api?.url,
+    stats,
+    close() {
+      closing ??= (async () => {
+        clearInterval(statsTimer);
+        await Promise.all(pollers.map((poller) => poller.stop()));
+        await scan.stop();
+        clearInterval(flushTimer);
+        publisher.flush();
+        // A clean stop sends DISCONNECT, which suppresses the will: say "offline" ourselves.
+        await client.publish(topics.state(site, id), stateMessage('offline'), { qos: 1, retain: true }).catch(() => undefined);
+        await client.close();
+        await api?.close();
+        if (recording !== undefined) await new Promise<void>((done) => recording.end(done));
+        logger.info('stopped', { ...publisher.stats() });
+      })();
+      return closing;
+    },
+  };
+}
+
+export function configDirOf(configPath: string): string {
+  return dirname(resolve(configPath));
+}

@@ -1,0 +1,76 @@
+// Scan timing statistics shared by the scan worker (single writer) and the main thread (reader):
+// counters plus a histogram of tick start lateness in 10 µs buckets up to 20 ms, from which the
+// main thread derives p50/p99/p99.9/max without the worker allocating or sorting anything.
+
+export const latenessBucketUs = 10;
+export const latenessBuckets = 2000; // the last bucket holds everything from 20 ms up
+
+export const statIndex = {
+  ticks: 0,
+  overruns: 1,
+  lateTicks: 2,
+  latenessMaxUs: 3,
+  stepUsMax: 4,
+  stepUsTotal: 5,
+  pointsRefused: 6,
+  writesRefused: 7,
+  alarmsRefused: 8,
+  histogram: 16,
+} as const;
+
+export function allocateStats(): SharedArrayBuffer {
+  return new SharedArrayBuffer((statIndex.histogram + latenessBuckets) * Float64Array.BYTES_PER_ELEMENT);
+}
+
+export interface ScanTimingStats {
+  readonly ticks: number;
+  readonly overruns: number;
+  readonly lateTicks: number;
+  readonly latenessP50Ms: number;
+  readonly latenessP99Ms: number;
+  readonly latenessP999Ms: number;
+  readonly latenessMaxMs: number;
+  readonly stepMsMax: number;
+  readonly stepMsMean: number;
+  readonly pointsRefused: number;
+  readonly writesRefused: number;
+  readonly alarmsRefused: number;
+}
+
+export function recordLateness(stats: Float64Array, latenessUs: number): void {
+  const bucket = Math.min(latenessBuckets - 1, Math.max(0, Math.floor(latenessUs / latenessBucketUs)));
+  stats[statIndex.histogram + bucket]!++;
+  if (latenessUs > stats[statIndex.latenessMaxUs]!) stats[statIndex.latenessMaxUs] = latenessUs;
+}
+
+function percentileMs(stats: Float64Array, total: number, fraction: number): number {
+  if (total === 0) return 0;
+  const rank = Math.ceil(total * fraction);
+  let seen = 0;
+  for (let bucket = 0; bucket < latenessBuckets; bucket++) {
+    seen += stats[statIndex.histogram + bucket]!;
+    if (seen >= rank) return ((bucket + 1) * latenessBucketUs) / 1000; // upper edge of the bucket
+  }
+  return (latenessBuckets * latenessBucketUs) / 1000;
+}
+
+export function readStats(buffer: SharedArrayBuffer): ScanTimingStats {
+  const stats = new Float64Array(buffer);
+  let total = 0;
+  for (let bucket = 0; bucket < latenessBuckets; bucket++) total += stats[statIndex.histogram + bucket]!;
+  const ticks = stats[statIndex.ticks]!;
+  return {
+    ticks,
+    overruns: stats[statIndex.overruns]!,
+    lateTicks: stats[statIndex.lateTicks]!,
+    latenessP50Ms: percentileMs(stats, total, 0.5),
+    latenessP99Ms: percentileMs(stats, total, 0.99),
+    latenessP999Ms: percentileMs(stats, total, 0.999),
+    latenessMaxMs: stats[statIndex.latenessMaxUs]! / 1000,
+    stepMsMax: stats[statIndex.stepUsMax]! / 1000,
+    stepMsMean: ticks === 0 ? 0 : stats[statIndex.stepUsTotal]! / ticks / 1000,
+    pointsRefused: stats[statIndex.pointsRefused]!,
+    writesRefused: stats[statIndex.writesRefused]!,
+    alarmsRefused: stats[statIndex.alarmsRefused]!,
+  };
+}
