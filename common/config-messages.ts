@@ -211,12 +211,29 @@ function keywordMessage(error: ErrorObject): string {
         : 'is ambiguous: it matches more than one allowed form';
     case 'anyOf':
       return 'matches none of the allowed forms';
+    case 'discriminator':
+      return discriminatorMessage(error);
     case 'not':
     case 'false schema':
       return 'is not allowed here';
     default:
       return error.message ?? `fails the '${error.keyword}' rule`;
   }
+}
+
+/** A oneOf with a discriminator (devices by `driver`): name the field and the values it may take. */
+function discriminatorMessage(error: ErrorObject): string {
+  const tag = String(error.params['tag']);
+  const branches = (error.parentSchema as { oneOf?: { properties?: Record<string, { const?: unknown; enum?: unknown[] }> }[] } | undefined)?.oneOf ?? [];
+  const allowed = branches.flatMap((branch) => {
+    const property = branch.properties?.[tag];
+    return property?.const !== undefined ? [property.const] : (property?.enum ?? []);
+  });
+  const strings = allowed.filter((value): value is string => typeof value === 'string');
+  const found: unknown = (error.data as Record<string, unknown> | undefined)?.[tag];
+  if (found === undefined) return `missing required field '${tag}'`;
+  const guess = typeof found === 'string' ? suggestClosest(found, strings) : undefined;
+  return `'${tag}' must be one of ${allowed.map(quoteChoice).join(', ')}, got ${describeValue(found)}${guess === undefined ? '' : `; did you mean '${guess}'?`}`;
 }
 
 function unknownKeyMessage(key: string, error: ErrorObject): string {

@@ -115,6 +115,11 @@ function subjectOf(error: ErrorObject): {
   if (error.keyword === 'required' || error.keyword === 'dependentRequired' || error.keyword === 'dependencies') {
     return { fieldSegments: [...segments, String(params['missingProperty'])], positionSegments: segments, target: 'key' };
   }
+  if (error.keyword === 'discriminator' && params['error'] === 'mapping') {
+    // The value of the discriminating field (devices[0].driver) is what is wrong: point at it.
+    const tagSegments = [...segments, String(params['tag'])];
+    return { fieldSegments: tagSegments, positionSegments: tagSegments, target: 'value' };
+  }
   const key = error.keyword === 'additionalProperties' ? params['additionalProperty'] : error.propertyName;
   if (key !== undefined) {
     const keySegments = [...segments, String(key)];
@@ -178,6 +183,9 @@ function validatorFor(schema: object, defaults: boolean): ValidateFunction {
       allErrors: true,
       verbose: true, // errors carry the found value and the schema, for "got ..." and key suggestions
       useDefaults: defaults,
+      // oneOf with a discriminator property (devices by `driver`) picks one branch by value, so
+      // defaults inside the branches apply and errors come from that branch alone.
+      discriminator: true,
       strictSchema: true,
       strictNumbers: true,
       strictTypes: false,

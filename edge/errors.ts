@@ -11,5 +11,7 @@ export const edgeErrors = {
   profileConflict: { code: 'EDGE_PROFILE_CONFLICT', exit: exitCode.badUsageOrConfig },
   stateUnwritable: { code: 'EDGE_STATE_UNWRITABLE', exit: exitCode.runtimeFailure },
   traceInvalid: { code: 'EDGE_TRACE_INVALID', exit: exitCode.badUsageOrConfig },
+  opcuaBadStatus: { code: 'EDGE_OPCUA_BAD_STATUS', exit: exitCode.runtimeFailure },
+  opcuaSecurityRejected: { code: 'EDGE_OPCUA_SECURITY_REJECTED', exit: exitCode.runtimeFailure },
   alarmInvalid: { code: 'EDGE_ALARM_INVALID', exit: exitCode.badUsageOrConfig },
 } as const satisfies Record<string, ErrorSpec>;

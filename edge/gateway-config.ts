@@ -1,6 +1,12 @@
 // The gateway's configuration: identity, scan tick, uplink and devices. One JSON Schema validates
 // the YAML file (through common/config.ts) and the interface below is what the code reads.
 import { idPatternSource } from '../common/ids.ts';
+import type { ModbusRtuDeviceConfig } from './drivers/modbus-rtu-config.ts';
+import { modbusRtuDeviceSchema } from './drivers/modbus-rtu-config.ts';
+import type { OpcUaDeviceConfig } from './drivers/opcua-config.ts';
+import { opcuaDeviceSchema } from './drivers/opcua-config.ts';
+import type { SerialLineDeviceConfig } from './drivers/serial-line-config.ts';
+import { serialLineDeviceSchema } from './drivers/serial-line-config.ts';
 
 export interface ModbusTcpDeviceConfig {
   readonly id: string;
@@ -16,7 +22,7 @@ export interface ModbusTcpDeviceConfig {
   readonly batchGapMax: number;
 }
 
-export type DeviceConfig = ModbusTcpDeviceConfig;
+export type DeviceConfig = ModbusTcpDeviceConfig | ModbusRtuDeviceConfig | OpcUaDeviceConfig | SerialLineDeviceConfig;
 
 export interface UplinkConfig {
   readonly host: string;
@@ -66,6 +72,23 @@ export interface GatewayConfig {
 }
 
 const id = { type: 'string', pattern: idPatternSource } as const;
+
+export const modbusTcpDeviceSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'driver', 'host', 'port', 'profile'],
+  properties: {
+    id,
+    driver: { type: 'string', const: 'modbus-tcp' },
+    host: { type: 'string', minLength: 1 },
+    port: { type: 'integer', minimum: 1, maximum: 65_535 },
+    unitId: { type: 'integer', minimum: 0, maximum: 255, default: 1 },
+    profile: { type: 'string', minLength: 1 },
+    pollIntervalMs: { type: 'integer', minimum: 1, maximum: 3_600_000, default: 100 },
+    timeoutMs: { type: 'integer', minimum: 1, maximum: 60_000, default: 500 },
+    batchGapMax: { type: 'integer', minimum: 0, maximum: 100, default: 8 },
+  },
+} as const;
 
 export const gatewayConfigSchema = {
   $id: 'millwright/gateway-config',
@@ -157,21 +180,13 @@ export const gatewayConfigSchema = {
       type: 'array',
       minItems: 1,
       maxItems: 1000,
+      // One schema per driver; the config loader reports the branch that `driver` selects.
       items: {
         type: 'object',
-        additionalProperties: false,
-        required: ['id', 'driver', 'host', 'port', 'profile'],
-        properties: {
-          id,
-          driver: { type: 'string', enum: ['modbus-tcp'] },
-          host: { type: 'string', minLength: 1 },
-          port: { type: 'integer', minimum: 1, maximum: 65_535 },
-          unitId: { type: 'integer', minimum: 0, maximum: 255, default: 1 },
-          profile: { type: 'string', minLength: 1 },
-          pollIntervalMs: { type: 'integer', minimum: 1, maximum: 3_600_000, default: 100 },
-          timeoutMs: { type: 'integer', minimum: 1, maximum: 60_000, default: 500 },
-          batchGapMax: { type: 'integer', minimum: 0, maximum: 100, default: 8 },
-        },
+        required: ['driver'],
+        properties: { driver: { type: 'string' } },
+        discriminator: { propertyName: 'driver' },
+        oneOf: [modbusTcpDeviceSchema, modbusRtuDeviceSchema, opcuaDeviceSchema, serialLineDeviceSchema],
       },
     },
   },

@@ -5,15 +5,13 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { systemClock, type Clock } from '../common/clock.ts';
-import { loadConfigFile } from '../common/config.ts';
-import { deviceProfileSchema, type DeviceProfile } from '../common/device-profile.ts';
 import { createLogger, type Logger } from '../common/log.ts';
 import { seededRandom } from '../common/random.ts';
 import { topics, type StateMessage } from '../common/wire.ts';
 import { alarmStateTag, resolveAlarms } from './alarm-config.ts';
 import { DevicePoller } from './device-poller.ts';
 import type { Driver, TagSink } from './drivers/driver.ts';
-import { ModbusTcpDriver } from './drivers/modbus-tcp.ts';
+import { createDrivers } from './drivers/create-drivers.ts';
 import { startGatewayApi, type GatewayApi } from './gateway-api.ts';
 import type { GatewayConfig } from './gateway-config.ts';
 import { Publisher } from './publisher.ts';
@@ -52,12 +50,7 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
   const { site, id, area } = config.gateway;
 
   // Everything that can be refused is checked before any socket or thread opens.
-  const profiles = new Map<string, DeviceProfile>();
-  for (const device of config.devices) {
-    const path = resolveFrom(configDir, device.profile);
-    if (!profiles.has(path)) profiles.set(path, loadConfigFile<DeviceProfile>(path, deviceProfileSchema));
-  }
-  const drivers: Driver[] = config.devices.map((device) => new ModbusTcpDriver(device, profiles.get(resolveFrom(configDir, device.profile))!, clock));
+  const drivers = await createDrivers(config.devices, configDir, clock, logger);
   const tags: TraceHeader['tags'][number][] = [];
   const bindings: TagBinding[] = [];
   const offsets: number[] = [];
@@ -67,13 +60,13 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
     for (const tag of driver.tags) {
       byDeviceTag.set(`${driver.deviceId}/${tag.name}`, { index: tags.length, writable: tag.writable });
       bindings.push({ driver, name: tag.name });
-      tags.push({ tag: `${area}/${driver.deviceId}/${tag.name}`, kind: tag.kind });
+      tags.push({ tag: `${area}/${driver.deviceId}/${tag.name}`, kind: tag.kind, ...(driver.deliversChangesOnly === true && { aged: false }) });
     }
   }
   const stateTags = new Map<string, number>();
   for (const alarm of config.alarms) {
     stateTags.set(alarm.id, tags.length);
-    tags.push({ tag: alarmStateTag(area, alarm.id), kind: 'boolean' });
+    tags.push({ tag: alarmStateTag(area, alarm.id), kind: 'boolean', aged: false });
   }
   const alarms = resolveAlarms(config.alarms, { lookup: (name) => byDeviceTag.get(name) }, (alarmId) => stateTags.get(alarmId)!, config.scan.tickMs);
   const sequence = new SequenceStore(resolveFrom(configDir, config.dataDir));

@@ -29,6 +29,12 @@ export interface Driver {
   readonly deviceId: string;
   readonly tags: readonly DriverTag[];
   readonly pollIntervalMs: number;
+  /**
+   * True when the driver delivers changes only (OPC UA subscriptions, serial instruments): a
+   * quiet tag is then not a stale one, so the scan does not age it; the driver marks its tags
+   * bad itself when the link fails.
+   */
+  readonly deliversChangesOnly?: boolean;
   open(): Promise<void>;
   /** Reads every tag once; failures of individual requests mark those tags, not the whole device. */
   poll(sink: TagSink): Promise<void>;

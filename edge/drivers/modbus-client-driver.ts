@@ -30,6 +30,9 @@ const exceptionNames: Readonly<Record<number, string>> = {
 };
 
 /** The settings every Modbus transport has; the device configs of both drivers satisfy it. */
+
+/** Longest a close waits for the client library's callback. */
+const closeWaitMs = 500;
 export interface ModbusClientSettings {
   readonly id: string;
   readonly unitId: number;
@@ -187,8 +190,15 @@ export class ModbusClientDriver implements Driver {
     this.#client = undefined;
     this.#health.connected = false;
     if (client === undefined) return;
-    // Closing a link the peer already dropped reports "not open"; closed is what we wanted.
-    await new Promise<void>((resolve) => client.close(() => resolve()));
+    // Closing a link the peer already dropped reports "not open", and modbus-serial's TCP port
+    // never calls back when its socket had already closed: never wait past a bound.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, closeWaitMs);
+      client.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   #markSlots(sink: TagSink, request: ReadRequest): void {

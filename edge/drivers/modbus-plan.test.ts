@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProfileTag } from '../../common/device-profile.ts';
-import { planReads } from './modbus-plan.ts';
+import { MillwrightError } from '../../common/errors.ts';
+import { checkProfileRegisters, planReads } from './modbus-plan.ts';
 
 const tag = (name: string, area: ProfileTag['area'], address: number, type: ProfileTag['type']): ProfileTag => ({ name, area, address, type });
 
@@ -33,5 +34,26 @@ describe('planReads', () => {
   it('keeps areas apart and overlapping tags in one request', () => {
     const plan = planReads([tag('x', 'input', 0, 'uint32'), tag('lo', 'input', 1, 'uint16'), tag('d', 'discrete', 0, 'bool')], 0);
     expect(plan.map((request) => `${request.area}:${request.start}+${request.count}`)).toEqual(['discrete:0+1', 'input:0+2']);
+  });
+});
+
+describe('checkProfileRegisters', () => {
+  const profile = (tags: ProfileTag[]) => ({ profile: 'p', protocol: 'modbus' as const, tags });
+
+  it('accepts disjoint tags and exact aliases', () => {
+    expect(() => checkProfileRegisters(profile([tag('a', 'holding', 0, 'float32'), tag('b', 'holding', 2, 'uint16'), tag('c', 'holding', 0, 'float32')]), 'p.yaml')).not.toThrow();
+  });
+
+  it('refuses two tags on one register with conflicting types, naming both and the file', () => {
+    expect(() => checkProfileRegisters(profile([tag('x', 'input', 0, 'uint32'), tag('lo', 'input', 1, 'uint16')]), 'p.yaml')).toThrow(/p\.yaml: tags 'x' \(uint32 at input 0\) and 'lo' \(uint16 at input 1\) overlap/);
+    expect(() => checkProfileRegisters(profile([tag('x', 'holding', 0, 'int16'), tag('y', 'holding', 0, 'uint16')]), 'p.yaml')).toThrow(MillwrightError);
+  });
+
+  it('refuses a tag name used twice', () => {
+    expect(() => checkProfileRegisters(profile([tag('a', 'coil', 0, 'bool'), tag('a', 'coil', 1, 'bool')]), 'p.yaml')).toThrow(/defined twice/);
+  });
+
+  it('keeps areas apart', () => {
+    expect(() => checkProfileRegisters(profile([tag('a', 'coil', 0, 'bool'), tag('b', 'discrete', 0, 'bool'), tag('c', 'input', 0, 'int16'), tag('d', 'holding', 0, 'float32')]), 'p.yaml')).not.toThrow();
   });
 });

@@ -1,7 +1,9 @@
 // Batching of a device profile's tags into as few Modbus read requests as the protocol allows:
 // tags of one area sorted by address, merged while the span stays within the per-request limit
 // (125 registers, 2000 bits) and the hole between neighbours is at most `gapMax`.
-import { registerCount, type ProfileTag, type RegisterArea } from '../../common/device-profile.ts';
+import { registerCount, type DeviceProfile, type ProfileTag, type RegisterArea } from '../../common/device-profile.ts';
+import { MillwrightError } from '../../common/errors.ts';
+import { edgeErrors } from '../errors.ts';
 
 export const registersPerReadMax = 125;
 export const bitsPerReadMax = 2000;
@@ -56,4 +58,36 @@ export function planReads(tags: readonly ProfileTag[], gapMax: number): ReadRequ
     flush();
   }
   return requests;
+}
+
+/**
+ * Refuses a profile that names a tag twice or maps two tags onto overlapping registers with a
+ * different type, address or order: such a map reads the same bits two ways, and a write to one
+ * tag would silently change the other. Identical mappings under two names are allowed (aliases).
+ */
+export function checkProfileRegisters(profile: DeviceProfile, file: string): void {
+  const names = new Set<string>();
+  for (const tag of profile.tags) {
+    if (names.has(tag.name)) throw new MillwrightError(edgeErrors.profileConflict, `${file}: tag '${tag.name}' is defined twice`, { file, tag: tag.name });
+    names.add(tag.name);
+  }
+  const orderOf = (tag: ProfileTag): string => `${tag.wordOrder ?? profile.wordOrder ?? 'big'}/${tag.byteOrder ?? profile.byteOrder ?? 'big'}`;
+  for (const area of ['coil', 'discrete', 'holding', 'input'] as const) {
+    const members = profile.tags.filter((tag) => tag.area === area).sort((a, b) => a.address - b.address);
+    for (let i = 0; i < members.length; i++) {
+      const first = members[i]!;
+      const firstEnd = first.address + (isBitArea(area) ? 1 : registerCount(first.type));
+      for (let j = i + 1; j < members.length && members[j]!.address < firstEnd; j++) {
+        const second = members[j]!;
+        const same = second.address === first.address && second.type === first.type && orderOf(second) === orderOf(first);
+        if (!same) {
+          throw new MillwrightError(
+            edgeErrors.profileConflict,
+            `${file}: tags '${first.name}' (${first.type} at ${area} ${first.address}) and '${second.name}' (${second.type} at ${area} ${second.address}) overlap with conflicting types; map each register once, or alias it with the same type and order`,
+            { file, tags: [first.name, second.name] },
+          );
+        }
+      }
+    }
+  }
 }

@@ -1,7 +1,7 @@
 // Replays a scan trace through a fresh scan core and returns what it printed, beside what the
 // live run recorded. Equal lists mean the run was a pure function of its recorded inputs.
 import { AlarmProgram } from './alarms.ts';
-import { ScanCore } from './scan-core.ts';
+import { notAgedOf, ScanCore } from './scan-core.ts';
 import { OutputPrinter, readTraceHeader, traceRecords, type TraceHeader } from './trace.ts';
 
 export interface ReplayResult {
@@ -22,6 +22,7 @@ export function replayTrace(bytes: Buffer): ReplayResult {
     publishInputs: header.publishInputs,
     ...(header.staleUncertainMs !== undefined && { staleUncertainMs: header.staleUncertainMs }),
     ...(header.staleBadMs !== undefined && { staleBadMs: header.staleBadMs }),
+    notAged: notAgedOf(header),
   });
   const recordedPrinter = new OutputPrinter(header, (line) => recorded.push(line));
   let open = false;

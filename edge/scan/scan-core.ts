@@ -19,6 +19,8 @@ export interface ScanCoreOptions {
   /** A good tag whose source timestamp is older than this turns uncertain; older than bad, bad. */
   readonly staleUncertainMs?: number;
   readonly staleBadMs?: number;
+  /** Tags exempt from staleness (1 = exempt), by index; absent = none. */
+  readonly notAged?: Uint8Array;
   /** Called for every collected input, before the step (the trace recorder listens here). */
   readonly onInput?: (tick: number, index: number, value: number, quality: number, tsMs: number) => void;
 }
@@ -95,7 +97,7 @@ export class ScanCore {
     if (uncertainMs === undefined && badMs === undefined) return;
     for (let index = 0; index < this.qualities.length; index++) {
       const quality = this.qualities[index]!;
-      if (quality === 2) continue;
+      if (quality === 2 || this.#options.notAged?.[index] === 1) continue;
       const ageMs = nowMs - this.sourceTsMs[index]!;
       const aged = badMs !== undefined && ageMs > badMs ? 2 : uncertainMs !== undefined && ageMs > uncertainMs ? 1 : quality;
       if (aged <= quality) continue;
@@ -124,4 +126,9 @@ export function teeOutputs(first: ScanOutputs, second: ScanOutputs): ScanOutputs
       second.alarm(tick, alarmIndex, active, value, severity);
     },
   };
+}
+
+/** The staleness exemptions of a trace header's tags, as the core's lookup array. */
+export function notAgedOf(header: { readonly tags: readonly { readonly aged?: boolean }[] }): Uint8Array {
+  return Uint8Array.from(header.tags, (tag) => (tag.aged === false ? 1 : 0));
 }

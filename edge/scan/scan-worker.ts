@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { AlarmProgram } from './alarms.ts';
 import { Float64Ring } from './ring.ts';
-import { ScanCore, teeOutputs, type ScanOutputs } from './scan-core.ts';
+import { notAgedOf, ScanCore, teeOutputs, type ScanOutputs } from './scan-core.ts';
 import { recordLateness, statIndex } from './scan-stats.ts';
 import { SharedTagReader } from './shared-tags.ts';
 import { TraceWriter } from './trace.ts';
@@ -45,6 +45,7 @@ const core = new ScanCore({
   publishInputs: data.header.publishInputs,
   ...(data.header.staleUncertainMs !== undefined && { staleUncertainMs: data.header.staleUncertainMs }),
   ...(data.header.staleBadMs !== undefined && { staleBadMs: data.header.staleBadMs }),
+  notAged: notAgedOf(data.header),
   ...(recorder !== undefined && { onInput: (_tick: number, index: number, value: number, quality: number, tsMs: number) => recorder.input(index, value, quality, tsMs) }),
 });
 

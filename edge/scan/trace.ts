@@ -23,7 +23,8 @@ export interface TraceHeader {
   readonly publishInputs: boolean;
   readonly staleUncertainMs?: number;
   readonly staleBadMs?: number;
-  readonly tags: readonly { readonly tag: string; readonly kind: 'number' | 'boolean' }[];
+  /** `aged: false` exempts a tag from staleness (drivers that deliver changes only). */
+  readonly tags: readonly { readonly tag: string; readonly kind: 'number' | 'boolean'; readonly aged?: boolean }[];
   readonly alarms: readonly AlarmDefinition[];
 }
 
