@@ -80,6 +80,7 @@ describe('millwright command line', () => {
     ['a typo in a key', goodGateway.replace('tickMs', 'tickMS'), /gateway\.yaml:7:3: field 'scan\.tickMS': unknown key 'tickMS'; did you mean 'tickMs'\?/],
     ['a wrong type', goodGateway.replace('port: 1883', 'port: "abc"'), /gateway\.yaml:10:9: field 'uplink\.port': expected integer, got string "abc"/],
     ['a missing required field', goodGateway.replace('  area: line1\n', ''), /gateway\.yaml:1:1: field 'gateway\.area': missing required field 'area'/],
+    ['a misspelt driver', goodGateway.replace('driver: modbus-tcp', 'driver: modbus-tpc'), /gateway\.yaml:13:13: field 'devices\[0\]\.driver': 'driver' must be one of 'modbus-tcp', 'modbus-rtu', 'opcua', 'serial-line', got "modbus-tpc"; did you mean 'modbus-tcp'\?/],
     ['an unknown key', goodGateway.replace('dataDir: state', 'dataDir: state\nflux: 3'), /gateway\.yaml:6:1: field 'flux': unknown key 'flux'/],
   ];
   for (const [what, text, expected] of badConfigs) {
