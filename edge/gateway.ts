@@ -18,7 +18,7 @@ import { Publisher } from './publisher.ts';
 import { ScanHost } from './scan/scan-host.ts';
 import type { TraceHeader } from './scan/trace.ts';
 import { SequenceStore } from './sequence-store.ts';
-import { MqttClient } from './uplink/mqtt-client.ts';
+import { MqttClient } from '../common/mqtt/mqtt-client.ts';
 
 export interface RunningGateway {
   readonly id: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AssertionError } from '../../common/assert.ts';
+import { AssertionError } from '../assert.ts';
 import { deferred, InflightWindow, PacketIds, SubscriptionTable } from './session-state.ts';
 
 describe('PacketIds', () => {

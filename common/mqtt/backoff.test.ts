@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../common/random.ts';
+import { seededRandom } from '../random.ts';
 import { Backoff } from './backoff.ts';
 
 describe('Backoff', () => {

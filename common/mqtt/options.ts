@@ -2,12 +2,12 @@
 // unit), and the check that turns a bad option into a coded error before any socket opens.
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Clock } from '../../common/clock.ts';
-import { MillwrightError } from '../../common/errors.ts';
-import type { Logger } from '../../common/log.ts';
-import type { RandomSource } from '../../common/random.ts';
+import type { Clock } from '../clock.ts';
+import { MillwrightError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { RandomSource } from '../random.ts';
 import { topicNameProblem, type ProtocolVersion } from './codec.ts';
-import { uplinkErrors } from './errors.ts';
+import { mqttErrors } from './errors.ts';
 import { packetIdMax } from './session-state.ts';
 
 /** A birth or will message: always QoS 1; retained unless retain is false. */
@@ -94,7 +94,7 @@ export interface ClientSettings {
 }
 
 function invalid(field: string, problem: string): MillwrightError {
-  return new MillwrightError(uplinkErrors.optionsInvalid, `uplink option ${field}: ${problem}`, { field });
+  return new MillwrightError(mqttErrors.optionsInvalid, `uplink option ${field}: ${problem}`, { field });
 }
 
 function integerIn(field: string, value: number, min: number, max: number): number {

@@ -7,7 +7,7 @@
 // hold an unbounded amount of memory. Reading the fixed header first lets us refuse an oversized
 // frame after at most five bytes of it.
 import { generate, parser, type Packet, type Parser } from 'mqtt-packet';
-import { assert } from '../../common/assert.ts';
+import { assert } from '../assert.ts';
 
 export type ProtocolVersion = 4 | 5;
 

@@ -1,21 +1,21 @@
-// The gateway's own MQTT 3.1.1/5 client: one connection at a time, reconnecting with jittered
+// millwright's own MQTT 3.1.1/5 client (the gateway's uplink, the hub's link to an external broker): one connection at a time, reconnecting with jittered
 // backoff forever until close(). It owns the session rules (re-send in-flight QoS 1 with DUP,
 // re-subscribe, birth after every CONNACK, will in CONNECT) and what it tells its caller.
 //
 // Bounded by design, never an offline queue: publish() either hands the packet to the transport
-// or rejects at once with a coded error (EDGE_UPLINK_OFFLINE while disconnected,
-// EDGE_UPLINK_WINDOW_FULL when inflightMax QoS 1 publishes await PUBACK or the transport holds
+// or rejects at once with a coded error (MQTT_OFFLINE while disconnected,
+// MQTT_WINDOW_FULL when inflightMax QoS 1 publishes await PUBACK or the transport holds
 // writeBufferBytesMax unflushed bytes). Callers that would rather not be refused check
 // canPublish() first. The durable log upstream owns retries; this client holds at most
 // inflightMax publishes, which it re-sends after a reconnect until acknowledged or close().
 import type { IConnackPacket, IConnectPacket, IPublishPacket, Packet } from 'mqtt-packet';
-import type { Clock } from '../../common/clock.ts';
-import { MillwrightError } from '../../common/errors.ts';
-import type { Logger } from '../../common/log.ts';
+import type { Clock } from '../clock.ts';
+import { MillwrightError } from '../errors.ts';
+import type { Logger } from '../log.ts';
 import { Backoff } from './backoff.ts';
 import { describeConnackCode, encodeOwnPacket } from './codec.ts';
 import { Connection, type CloseKind, type CloseReason } from './connection.ts';
-import { uplinkErrors } from './errors.ts';
+import { mqttErrors } from './errors.ts';
 import { resolveOptions, type ClientSettings, type MqttClientOptions, type StateMessageSpec } from './options.ts';
 import { Session } from './session.ts';
 
@@ -109,20 +109,20 @@ export class MqttClient {
     const connection = this.#connection;
     if (this.#closing !== undefined) {
       this.#counters.rejectedClosed++;
-      return Promise.reject(new MillwrightError(uplinkErrors.closed, 'the uplink was closed', { topic }));
+      return Promise.reject(new MillwrightError(mqttErrors.closed, 'the uplink was closed', { topic }));
     }
     if (this.#state !== 'connected' || connection === undefined) {
       this.#counters.rejectedOffline++;
-      return Promise.reject(new MillwrightError(uplinkErrors.offline, `not connected to the broker (${this.#state})`, { topic }));
+      return Promise.reject(new MillwrightError(mqttErrors.offline, `not connected to the broker (${this.#state})`, { topic }));
     }
     if (connection.pendingWriteBytes > this.#settings.writeBufferBytesMax) {
       this.#counters.rejectedWindowFull++;
       const message = `the transport holds ${connection.pendingWriteBytes} unflushed bytes (writeBufferBytesMax ${this.#settings.writeBufferBytesMax})`;
-      return Promise.reject(new MillwrightError(uplinkErrors.windowFull, message, { topic }));
+      return Promise.reject(new MillwrightError(mqttErrors.windowFull, message, { topic }));
     }
     const prepared = this.#session.publish(topic, payload, options.qos, options.retain);
     if (!prepared.ok) {
-      if (prepared.error.code === uplinkErrors.windowFull.code) this.#counters.rejectedWindowFull++;
+      if (prepared.error.code === mqttErrors.windowFull.code) this.#counters.rejectedWindowFull++;
       else this.#counters.rejectedInvalid++;
       return Promise.reject(prepared.error);
     }
@@ -179,7 +179,7 @@ export class MqttClient {
     clearTimeout(this.#reconnectTimer);
     const wasConnected = this.#state === 'connected';
     this.#state = 'closing';
-    this.#counters.publishesAbandoned += this.#session.abandon(() => new MillwrightError(uplinkErrors.closed, 'the uplink was closed', {}));
+    this.#counters.publishesAbandoned += this.#session.abandon(() => new MillwrightError(mqttErrors.closed, 'the uplink was closed', {}));
     const connection = this.#connection;
     if (connection !== undefined) {
       if (wasConnected) {
@@ -194,7 +194,7 @@ export class MqttClient {
   }
 
   #subscribe(filter: string, qos: 0 | 1): Promise<0 | 1> {
-    if (this.#closing !== undefined) return Promise.reject(new MillwrightError(uplinkErrors.closed, 'the uplink was closed', { filter }));
+    if (this.#closing !== undefined) return Promise.reject(new MillwrightError(mqttErrors.closed, 'the uplink was closed', { filter }));
     const recorded = this.#session.subscribe(filter, qos);
     if (!recorded.ok) {
       this.#logger.error(`subscribe refused: ${recorded.error.message}`, { code: recorded.error.code, filter });

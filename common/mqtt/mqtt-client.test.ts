@@ -6,11 +6,11 @@ import { duplexPair } from 'node:stream';
 import { Aedes } from 'aedes';
 import { connectAsync, type IClientOptions, type MqttClient as ReferenceClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../common/clock.ts';
-import { isMillwrightError } from '../../common/errors.ts';
-import { createLogger } from '../../common/log.ts';
-import { seededRandom } from '../../common/random.ts';
-import { uplinkErrors } from './errors.ts';
+import { systemClock } from '../clock.ts';
+import { isMillwrightError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { seededRandom } from '../random.ts';
+import { mqttErrors } from './errors.ts';
 import { MqttClient, type MqttClientEvent, type MqttClientOptions } from './mqtt-client.ts';
 import { brokerKinds, FakeBroker, TcpProxy, type TestBroker } from './test-peers.ts';
 
@@ -139,7 +139,7 @@ describe.each(brokerKinds)('against $name', (kind) => {
       expect(client.stats().bytesIn).toBeGreaterThan(0);
     });
 
-    test('a full in-flight window refuses with EDGE_UPLINK_WINDOW_FULL and queues nothing', async () => {
+    test('a full in-flight window refuses with MQTT_WINDOW_FULL and queues nothing', async () => {
       const topic = unique('mw-test/window');
       const received = await collect(await reference(port(), protocolVersion), topic);
       const client = openClient(port, { protocolVersion, inflightMax: 4 });
@@ -147,7 +147,7 @@ describe.each(brokerKinds)('against $name', (kind) => {
       // All in one tick: no PUBACK can arrive before the window is full.
       const accepted = [0, 1, 2, 3].map((index) => client.publish(topic, `m${index}`, { qos: 1, retain: false }));
       expect(client.canPublish()).toBe(false);
-      expect(await rejectionCode(client.publish(topic, 'refused', { qos: 1, retain: false }))).toBe(uplinkErrors.windowFull.code);
+      expect(await rejectionCode(client.publish(topic, 'refused', { qos: 1, retain: false }))).toBe(mqttErrors.windowFull.code);
       expect(client.stats()).toMatchObject({ inflight: 4, rejectedWindowFull: 1 });
       await Promise.all(accepted);
       expect(client.canPublish()).toBe(true);
@@ -156,10 +156,10 @@ describe.each(brokerKinds)('against $name', (kind) => {
       expect(received.map((message) => message.payload)).toEqual(['m0', 'm1', 'm2', 'm3', 'after']);
     });
 
-    test('publish refuses with EDGE_UPLINK_OFFLINE before the first CONNACK', async () => {
+    test('publish refuses with MQTT_OFFLINE before the first CONNACK', async () => {
       const client = openClient(port, { protocolVersion });
       expect(client.canPublish()).toBe(false);
-      expect(await rejectionCode(client.publish('mw-test/offline', 'x', { qos: 1, retain: false }))).toBe(uplinkErrors.offline.code);
+      expect(await rejectionCode(client.publish('mw-test/offline', 'x', { qos: 1, retain: false }))).toBe(mqttErrors.offline.code);
       expect(client.stats()).toMatchObject({ rejectedOffline: 1, inflight: 0, publishesSent: 0 });
     });
 
@@ -180,7 +180,7 @@ describe.each(brokerKinds)('against $name', (kind) => {
       const disconnected = nextEvent(client, 'disconnected');
       await broker.stop();
       const { atMs } = await disconnected;
-      expect(await rejectionCode(client.publish(topic, 'x', { qos: 1, retain: false }))).toBe(uplinkErrors.offline.code);
+      expect(await rejectionCode(client.publish(topic, 'x', { qos: 1, retain: false }))).toBe(mqttErrors.offline.code);
       await waitFor(() => client.stats().reconnectAttempts >= 1, 'a reconnect attempt');
       expect(Date.now() - atMs).toBeGreaterThanOrEqual(90); // reconnectMinMs, less timer slack
       await waitFor(() => client.stats().connectFailures >= 1, 'a refused attempt while the broker is down');
@@ -271,10 +271,10 @@ describe.each(brokerKinds)('against $name', (kind) => {
       expect(proxy.sent.some((record) => record.packet.cmd === 'disconnect')).toBe(true);
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(received.map((message) => message.payload)).toEqual(['online']);
-      expect(await rejectionCode(client.publish(stateTopic, 'late', { qos: 1, retain: false }))).toBe(uplinkErrors.closed.code);
+      expect(await rejectionCode(client.publish(stateTopic, 'late', { qos: 1, retain: false }))).toBe(mqttErrors.closed.code);
     });
 
-    test('close() rejects pending publishes with EDGE_UPLINK_CLOSED and resolves once the socket is closed', async () => {
+    test('close() rejects pending publishes with MQTT_CLOSED and resolves once the socket is closed', async () => {
       const proxy = await startProxy(port);
       const client = openClient(() => proxy.port, { protocolVersion, closeGraceMs: 300 });
       await started(client);
@@ -282,7 +282,7 @@ describe.each(brokerKinds)('against $name', (kind) => {
       const pending = [client.publish('mw-test/pending', 'a', { qos: 1, retain: false }), client.publish('mw-test/pending', 'b', { qos: 1, retain: false })];
       const codes = Promise.all(pending.map(rejectionCode));
       await client.close();
-      expect(await codes).toEqual([uplinkErrors.closed.code, uplinkErrors.closed.code]);
+      expect(await codes).toEqual([mqttErrors.closed.code, mqttErrors.closed.code]);
       expect(client.stats()).toMatchObject({ state: 'closed', inflight: 0, publishesAbandoned: 2 });
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(client.stats().connectAttempts).toBe(1); // no reconnect after close()
@@ -406,9 +406,9 @@ describe('transport', () => {
     expect(client.stats().keepaliveTimeouts).toBe(1);
   });
 
-  it('refuses invalid options with EDGE_UPLINK_OPTIONS_INVALID before opening anything', () => {
+  it('refuses invalid options with MQTT_OPTIONS_INVALID before opening anything', () => {
     const base = { clientId: 'c', clock: systemClock, random: seededRandom(1), logger: createLogger({ component: 't', clock: systemClock, write: () => {} }) };
-    expect(() => new MqttClient({ ...base, host: '127.0.0.1', port: 1, keepaliveS: 0 })).toThrow(expect.objectContaining({ code: uplinkErrors.optionsInvalid.code }));
+    expect(() => new MqttClient({ ...base, host: '127.0.0.1', port: 1, keepaliveS: 0 })).toThrow(expect.objectContaining({ code: mqttErrors.optionsInvalid.code }));
     expect(() => new MqttClient({ ...base })).toThrow(/host and port/);
     expect(() => new MqttClient({ ...base, host: 'h', port: 1, will: { topic: 'a/#', payload: 'x' } })).toThrow(/will.topic/);
   });

@@ -1,7 +1,7 @@
 // The bounded containers of an MQTT client session: packet identifiers, the window of
 // un-acknowledged QoS 1 publishes, and the table of subscriptions. session.ts holds the rules
 // that use them; nothing here does I/O.
-import { assert } from '../../common/assert.ts';
+import { assert } from '../assert.ts';
 
 export const packetIdMax = 65_535;
 

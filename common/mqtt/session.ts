@@ -3,9 +3,9 @@
 // original packet ids, then every subscription), and what each PUBACK or SUBACK settles. The
 // client around it owns sockets, timers, logging and the connection state.
 import type { IConnackPacket, IPublishPacket, Packet } from 'mqtt-packet';
-import { MillwrightError } from '../../common/errors.ts';
+import { MillwrightError } from '../errors.ts';
 import { encodeOwnPacket, topicFilterProblem, topicNameProblem, withDupFlag, type ProtocolVersion } from './codec.ts';
-import { uplinkErrors } from './errors.ts';
+import { mqttErrors } from './errors.ts';
 import type { StateMessageSpec } from './options.ts';
 import { deferred, InflightWindow, PacketIds, SubscriptionTable, type Subscription } from './session-state.ts';
 
@@ -69,10 +69,10 @@ export class Session {
   /** The bytes to send; a QoS 1 publish enters the window and `done` settles on its PUBACK. */
   publish(topic: string, payload: Buffer | string, qos: 0 | 1, retain: boolean): Result<{ bytes: Buffer; done: Promise<void> | undefined }> {
     const problem = topicNameProblem(topic);
-    if (problem !== undefined) return { ok: false, error: new MillwrightError(uplinkErrors.topicInvalid, problem, { topic }) };
+    if (problem !== undefined) return { ok: false, error: new MillwrightError(mqttErrors.topicInvalid, problem, { topic }) };
     if (qos === 1 && this.#window.full) {
       const message = `in-flight window full (${this.#window.size}/${this.#window.limit} QoS 1 publishes await PUBACK)`;
-      return { ok: false, error: new MillwrightError(uplinkErrors.windowFull, message, { topic, inflight: this.#window.size }) };
+      return { ok: false, error: new MillwrightError(mqttErrors.windowFull, message, { topic, inflight: this.#window.size }) };
     }
     const packet: IPublishPacket = { cmd: 'publish', topic, payload, qos, retain, dup: false };
     if (qos === 1) packet.messageId = this.#ids.allocate();
@@ -80,7 +80,7 @@ export class Session {
     if (bytes.length > this.packetBytesLimit) {
       if (packet.messageId !== undefined) this.#ids.release(packet.messageId);
       const message = `a ${bytes.length}-byte PUBLISH exceeds the ${this.packetBytesLimit}-byte limit`;
-      return { ok: false, error: new MillwrightError(uplinkErrors.packetTooLarge, message, { topic, bytes: bytes.length }) };
+      return { ok: false, error: new MillwrightError(mqttErrors.packetTooLarge, message, { topic, bytes: bytes.length }) };
     }
     if (packet.messageId === undefined) return { ok: true, value: { bytes, done: undefined } };
     const done = deferred<void>();
@@ -91,11 +91,11 @@ export class Session {
   /** Records the subscription; `done` settles at the next SUBACK for it. */
   subscribe(filter: string, qos: 0 | 1): Result<{ subscription: Subscription; done: Promise<0 | 1> }> {
     const problem = topicFilterProblem(filter);
-    if (problem !== undefined) return { ok: false, error: new MillwrightError(uplinkErrors.topicInvalid, problem, { filter }) };
+    if (problem !== undefined) return { ok: false, error: new MillwrightError(mqttErrors.topicInvalid, problem, { filter }) };
     const subscription = this.#subscriptions.upsert(filter, qos);
     if (subscription === undefined) {
       const message = `already ${this.#subscriptions.size} subscriptions (subscriptionsMax)`;
-      return { ok: false, error: new MillwrightError(uplinkErrors.subscriptionsFull, message, { filter }) };
+      return { ok: false, error: new MillwrightError(mqttErrors.subscriptionsFull, message, { filter }) };
     }
     subscription.waiter ??= deferred<0 | 1>();
     return { ok: true, value: { subscription, done: subscription.waiter.promise } };
@@ -111,7 +111,7 @@ export class Session {
   /** The birth is never re-sent with DUP: each connection publishes a fresh one. */
   birthPacket(message: StateMessageSpec): Result<Buffer> {
     const problem = topicNameProblem(message.topic);
-    if (problem !== undefined) return { ok: false, error: new MillwrightError(uplinkErrors.topicInvalid, `birth message: ${problem}`, { topic: message.topic }) };
+    if (problem !== undefined) return { ok: false, error: new MillwrightError(mqttErrors.topicInvalid, `birth message: ${problem}`, { topic: message.topic }) };
     const id = this.#ids.allocate();
     this.#control.set(id, { kind: 'birth' });
     const packet: Packet = { cmd: 'publish', topic: message.topic, payload: message.payload, qos: 1, retain: message.retain ?? true, dup: false, messageId: id };
@@ -134,7 +134,7 @@ export class Session {
       this.#window.take(entry.id);
       this.#ids.release(entry.id);
       const message = `the broker now accepts at most ${this.packetBytesLimit} bytes per packet`;
-      entry.done.reject(new MillwrightError(uplinkErrors.packetTooLarge, message, { bytes: entry.bytes.length }));
+      entry.done.reject(new MillwrightError(mqttErrors.packetTooLarge, message, { bytes: entry.bytes.length }));
     }
     const resent = packets.length;
     // Re-subscribe even when the broker kept the session: it may have restarted without persistence.
@@ -153,7 +153,7 @@ export class Session {
     const entry = this.#window.take(id);
     if (entry === undefined) return 'unknown';
     this.#ids.release(id);
-    if (refused) entry.done.reject(new MillwrightError(uplinkErrors.publishRefused, `the broker refused the publish: reason code ${reasonCode}`, { reasonCode }));
+    if (refused) entry.done.reject(new MillwrightError(mqttErrors.publishRefused, `the broker refused the publish: reason code ${reasonCode}`, { reasonCode }));
     else entry.done.resolve();
     return refused ? 'refused' : 'acked';
   }
@@ -170,7 +170,7 @@ export class Session {
     if (subscription !== undefined) subscription.waiter = undefined;
     if (code >= 0x80) {
       this.#subscriptions.remove(control.filter);
-      const error = new MillwrightError(uplinkErrors.subscribeRefused, `the broker refused the subscription to '${control.filter}': code ${code}`, { filter: control.filter, code });
+      const error = new MillwrightError(mqttErrors.subscribeRefused, `the broker refused the subscription to '${control.filter}': code ${code}`, { filter: control.filter, code });
       waiter?.reject(error);
       return { kind: 'refused', error };
     }

@@ -1,8 +1,8 @@
 import type { Packet } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { MillwrightError } from '../../common/errors.ts';
+import { MillwrightError } from '../errors.ts';
 import { FrameDecoder } from './codec.ts';
-import { uplinkErrors } from './errors.ts';
+import { mqttErrors } from './errors.ts';
 import { Session } from './session.ts';
 
 function decode(bytes: readonly Buffer[], protocolVersion: 4 | 5 = 4): Packet[] {
@@ -22,12 +22,12 @@ function publishOk(target: Session, payload: string, qos: 0 | 1 = 1) {
 }
 
 describe('Session', () => {
-  it('holds QoS 1 publishes in a bounded window and refuses the next with EDGE_UPLINK_WINDOW_FULL', () => {
+  it('holds QoS 1 publishes in a bounded window and refuses the next with MQTT_WINDOW_FULL', () => {
     const target = session();
     for (const payload of ['a', 'b', 'c']) publishOk(target, payload);
     expect(publishOk(target, 'qos0', 0).done).toBeUndefined(); // QoS 0 never enters the window
     const refused = target.publish('millwright/v1/s/g/data', 'd', 1, false);
-    expect(refused.ok === false && refused.error.code).toBe(uplinkErrors.windowFull.code);
+    expect(refused.ok === false && refused.error.code).toBe(mqttErrors.windowFull.code);
     expect(target.inflight).toBe(3);
   });
 
@@ -67,11 +67,11 @@ describe('Session', () => {
     const small = publishOk(target, 'y');
     const { resent } = target.resume({ receiveMaximum: 2, maximumPacketSize: 100 });
     expect(resent).toBe(1);
-    await expect(big.done).rejects.toMatchObject({ code: uplinkErrors.packetTooLarge.code });
+    await expect(big.done).rejects.toMatchObject({ code: mqttErrors.packetTooLarge.code });
     expect(target.inflightLimit).toBe(2);
     expect(target.packetBytesLimit).toBe(100);
     const tooLarge = target.publish('t', 'z'.repeat(200), 1, false);
-    expect(tooLarge.ok === false && tooLarge.error.code).toBe(uplinkErrors.packetTooLarge.code);
+    expect(tooLarge.ok === false && tooLarge.error.code).toBe(mqttErrors.packetTooLarge.code);
     expect(target.onPuback(2, 0x10)).toBe('acked'); // "no matching subscribers" is a success
     await small.done;
   });
@@ -80,7 +80,7 @@ describe('Session', () => {
     const target = session({ protocolVersion: 5 });
     const { done } = publishOk(target, 'a');
     expect(target.onPuback(1, 0x87)).toBe('refused');
-    await expect(done).rejects.toMatchObject({ code: uplinkErrors.publishRefused.code, details: { reasonCode: 0x87 } });
+    await expect(done).rejects.toMatchObject({ code: mqttErrors.publishRefused.code, details: { reasonCode: 0x87 } });
     expect(target.inflight).toBe(0);
   });
 
@@ -93,21 +93,21 @@ describe('Session', () => {
     expect(target.onSuback(ids[0]!, [0])).toEqual({ kind: 'granted', filter: 'a/#', qos: 0 });
     expect(target.onSuback(ids[1]!, [0x80])).toMatchObject({ kind: 'refused' });
     await expect(granted.value.done).resolves.toBe(0);
-    await expect(refused.value.done).rejects.toMatchObject({ code: uplinkErrors.subscribeRefused.code });
+    await expect(refused.value.done).rejects.toMatchObject({ code: mqttErrors.subscribeRefused.code });
     expect(target.subscriptionCount).toBe(1);
     expect(target.onSuback(999, [0])).toEqual({ kind: 'unknown-id' });
     const full = [target.subscribe('c/#', 1), target.subscribe('d/#', 1)];
-    expect(full[1]?.ok === false && full[1].error.code).toBe(uplinkErrors.subscriptionsFull.code);
+    expect(full[1]?.ok === false && full[1].error.code).toBe(mqttErrors.subscriptionsFull.code);
   });
 
   it('abandon() rejects every pending publish and subscription and frees the window', async () => {
     const target = session();
     const pending = [publishOk(target, 'a').done, publishOk(target, 'b').done];
     const subscribed = target.subscribe('a/#', 1);
-    const closed = () => new MillwrightError(uplinkErrors.closed, 'closed');
+    const closed = () => new MillwrightError(mqttErrors.closed, 'closed');
     expect(target.abandon(closed)).toBe(2);
-    for (const done of pending) await expect(done).rejects.toMatchObject({ code: uplinkErrors.closed.code });
-    await expect(subscribed.ok && subscribed.value.done).rejects.toMatchObject({ code: uplinkErrors.closed.code });
+    for (const done of pending) await expect(done).rejects.toMatchObject({ code: mqttErrors.closed.code });
+    await expect(subscribed.ok && subscribed.value.done).rejects.toMatchObject({ code: mqttErrors.closed.code });
     expect(target.inflight).toBe(0);
   });
 });

@@ -1,8 +1,8 @@
 // Reconnect delays: exponential growth from minMs to maxMs with jitter drawn from a seeded
 // RandomSource, so a fleet of gateways that lost the same broker does not reconnect in lockstep,
 // and a test replays the same delays from the same seed.
-import { assert } from '../../common/assert.ts';
-import type { RandomSource } from '../../common/random.ts';
+import { assert } from '../assert.ts';
+import type { RandomSource } from '../random.ts';
 
 export class Backoff {
   readonly minMs: number;
