@@ -76,11 +76,21 @@ export class ScanCore {
     this.#context.nowMs = nowMs;
   }
 
-  /** Step and apply: ages stale tags, runs the program, then publishes the collected inputs as points. */
+  /** Step and apply in one call (replay and tests); the live worker times the two phases apart. */
   run(): void {
+    this.step();
+    this.apply();
+  }
+
+  /** Step phase: ages stale tags and runs the program, whose outputs go straight to the sink. */
+  step(): void {
+    this.#ageStaleTags(this.#context.nowMs);
+    this.#options.program.step(this.#context);
+  }
+
+  /** Apply phase: publishes this tick's collected inputs as points and resets the changed set. */
+  apply(): void {
     const context = this.#context;
-    this.#ageStaleTags(context.nowMs);
-    this.#options.program.step(context);
     const outputs = this.#options.outputs;
     for (let i = 0; i < this.#changedCount; i++) {
       const index = this.#changedList[i]!;

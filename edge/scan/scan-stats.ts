@@ -15,6 +15,10 @@ export const statIndex = {
   pointsRefused: 6,
   writesRefused: 7,
   alarmsRefused: 8,
+  collectUsMax: 9,
+  collectUsTotal: 10,
+  applyUsMax: 11,
+  applyUsTotal: 12,
   histogram: 16,
 } as const;
 
@@ -30,8 +34,13 @@ export interface ScanTimingStats {
   readonly latenessP99Ms: number;
   readonly latenessP999Ms: number;
   readonly latenessMaxMs: number;
+  /** Per phase: collect (read the shared tag table), step (the program), apply (outputs to rings). */
+  readonly collectMsMax: number;
+  readonly collectMsMean: number;
   readonly stepMsMax: number;
   readonly stepMsMean: number;
+  readonly applyMsMax: number;
+  readonly applyMsMean: number;
   readonly pointsRefused: number;
   readonly writesRefused: number;
   readonly alarmsRefused: number;
@@ -67,10 +76,20 @@ export function readStats(buffer: SharedArrayBuffer): ScanTimingStats {
     latenessP99Ms: percentileMs(stats, total, 0.99),
     latenessP999Ms: percentileMs(stats, total, 0.999),
     latenessMaxMs: stats[statIndex.latenessMaxUs]! / 1000,
+    collectMsMax: stats[statIndex.collectUsMax]! / 1000,
+    collectMsMean: ticks === 0 ? 0 : stats[statIndex.collectUsTotal]! / ticks / 1000,
     stepMsMax: stats[statIndex.stepUsMax]! / 1000,
     stepMsMean: ticks === 0 ? 0 : stats[statIndex.stepUsTotal]! / ticks / 1000,
+    applyMsMax: stats[statIndex.applyUsMax]! / 1000,
+    applyMsMean: ticks === 0 ? 0 : stats[statIndex.applyUsTotal]! / ticks / 1000,
     pointsRefused: stats[statIndex.pointsRefused]!,
     writesRefused: stats[statIndex.writesRefused]!,
     alarmsRefused: stats[statIndex.alarmsRefused]!,
   };
+}
+
+/** Adds one phase duration to its total and maximum. */
+export function recordPhase(stats: Float64Array, totalIndex: number, maxIndex: number, durationUs: number): void {
+  stats[totalIndex]! += durationUs;
+  if (durationUs > stats[maxIndex]!) stats[maxIndex] = durationUs;
 }
