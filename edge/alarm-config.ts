@@ -15,7 +15,7 @@ export interface TagIndex {
 }
 
 export function alarmStateTag(area: string, alarmId: string): string {
-  return `${area}/alarms/${alarmId}`;
+  return `${area}/_alarms/${alarmId}`;
 }
 
 export function resolveAlarms(alarms: readonly AlarmConfig[], tags: TagIndex, stateTagIndex: (alarmId: string) => number, tickMs: number): AlarmDefinition[] {

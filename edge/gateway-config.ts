@@ -36,6 +36,8 @@ export interface UplinkConfig {
   readonly queuePointsMax: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
+  /** How often the gateway publishes its own health points under {area}/_gateway/. */
+  readonly healthIntervalMs: number;
 }
 
 export interface AlarmConfig {
@@ -174,6 +176,7 @@ export const gatewayConfigSchema = {
         queuePointsMax: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 200_000 },
         reconnectMinMs: { type: 'integer', minimum: 10, maximum: 600_000, default: 200 },
         reconnectMaxMs: { type: 'integer', minimum: 10, maximum: 600_000, default: 10_000 },
+        healthIntervalMs: { type: 'integer', minimum: 100, maximum: 3_600_000, default: 10_000 },
       },
     },
     devices: {

@@ -5,6 +5,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { systemClock, type Clock } from '../common/clock.ts';
+import type { Point } from '../common/point.ts';
 import { createLogger, type Logger } from '../common/log.ts';
 import { seededRandom } from '../common/random.ts';
 import { topics, type StateMessage } from '../common/wire.ts';
@@ -170,6 +171,10 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
     logger.info('scan', { ticks: timing.ticks, overruns: timing.overruns, lateP50Ms: timing.latenessP50Ms, lateP99Ms: timing.latenessP99Ms, lateMaxMs: timing.latenessMaxMs, stepMaxMs: timing.stepMsMax });
   }, 60_000);
   statsTimer.unref();
+  // The gateway's own health travels as ordinary points under {area}/_gateway/, so the hub stores
+  // and shows it like any machine's values, with no second channel.
+  const healthTimer = setInterval(() => publisher.enqueue(healthPoints(`${area}/_gateway`, clock.nowMs(), scan.stats(), publisher.stats().dropped, client.state === 'connected', drivers)), config.uplink.healthIntervalMs);
+  healthTimer.unref();
   logger.info('started', { devices: drivers.length, tags: tags.length, alarms: alarms.length, tickMs: config.scan.tickMs, firstSeq: sequence.next, api: api?.url });
 
   let closing: Promise<void> | undefined;
@@ -180,6 +185,7 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
     close() {
       closing ??= (async () => {
         clearInterval(statsTimer);
+        clearInterval(healthTimer);
         await Promise.all(pollers.map((poller) => poller.stop()));
         await scan.stop();
         clearInterval(flushTimer);
@@ -194,6 +200,21 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
       return closing;
     },
   };
+}
+
+function healthPoints(prefix: string, ts: number, timing: ReturnType<ScanHost['stats']>, pointsDropped: number, uplinkConnected: boolean, drivers: readonly Driver[]): Point[] {
+  const point = (name: string, value: number | boolean): Point => ({ tag: `${prefix}/${name}`, ts, value, quality: 'good' });
+  return [
+    point('scan_ticks', timing.ticks),
+    point('scan_overruns', timing.overruns),
+    point('scan_lateness_p99_ms', timing.latenessP99Ms),
+    point('scan_lateness_max_ms', timing.latenessMaxMs),
+    point('scan_step_max_ms', timing.stepMsMax),
+    point('points_dropped', pointsDropped),
+    point('uplink_connected', uplinkConnected),
+    point('devices_connected', drivers.filter((driver) => driver.health().connected).length),
+    point('devices', drivers.length),
+  ];
 }
 
 export function configDirOf(configPath: string): string {

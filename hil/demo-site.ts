@@ -47,22 +47,39 @@ export function hubConfig(httpPort: number): object {
   };
 }
 
+/** Per machine: a fault alarm, and an over-temperature alarm that stops the machine locally. */
+function machineAlarms(machine: string): object[] {
+  return [
+    { id: `${machine}-fault`, tag: `${machine}/state`, above: 1.5, severity: 'high', message: `${machine} is in fault` },
+    {
+      id: `${machine}-overtemp`,
+      tag: `${machine}/temperature`,
+      above: 80,
+      hysteresis: 5,
+      onDelayMs: 2000,
+      severity: 'critical',
+      message: `${machine} over temperature: stopped by the gateway`,
+      actions: [{ write: `${machine}/run_command`, value: false }],
+    },
+  ];
+}
+
 export function gatewayConfig(line: string, machines: readonly PlantMachine[], brokerPort: number, seed: number): object {
+  const lineMachines = machines.filter((machine) => machine.line === line);
   return {
     gateway: { id: `${line}-gw`, site: demoSite, area: line },
     dataDir: `gateway-${line}`,
     scan: { tickMs: 10, seed },
     uplink: { host: '127.0.0.1', port: brokerPort, publishIntervalMs: 100 },
-    devices: machines
-      .filter((machine) => machine.line === line)
-      .map((machine) => ({
-        id: machine.machine,
-        driver: 'modbus-tcp',
-        host: machine.host,
-        port: machine.port,
-        unitId: machine.unitId,
-        profile: demoProfilePath,
-        pollIntervalMs: 200,
-      })),
+    alarms: lineMachines.flatMap((machine) => machineAlarms(machine.machine)),
+    devices: lineMachines.map((machine) => ({
+      id: machine.machine,
+      driver: 'modbus-tcp',
+      host: machine.host,
+      port: machine.port,
+      unitId: machine.unitId,
+      profile: demoProfilePath,
+      pollIntervalMs: 200,
+    })),
   };
 }
