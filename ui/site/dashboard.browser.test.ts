@@ -1,6 +1,8 @@
 // The built site dashboard in Debian's chromium against a fake hub (testing/fake-hub.ts): the
-// panels render from /api/machines, live events update them, degraded quality is marked, the
-// indicator follows a dropped and restored stream, and a screenshot is left in the temp folder.
+// panels render from /api/machines, live events update them, degraded quality is marked, line
+// alarms come and go with live events and mark their machines, the gateways table shows each
+// gateway's health, the indicator follows a dropped and restored stream, and a screenshot is left
+// in the temp folder.
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +53,9 @@ describe.skipIf(!hasChromium)('site dashboard in chromium', () => {
     expect(await text('site-name')).toBe(fixtureSite);
     expect(await page.getByTestId(/^line-/).count()).toBe(2);
     expect(await page.getByTestId(/^machine-/).count()).toBe(fixtureMachines.length);
+    // System groups are not machines: no panel for _alarms or _gateway, no card for a line with only health.
+    expect(await page.locator('[data-testid^="machine-"][data-testid*="-_"]').count()).toBe(0);
+    expect(await page.getByTestId('line-packing').count()).toBe(0);
     expect(await page.getByTestId('machine-line1-m1').getAttribute('data-status')).toBe('running');
     expect(await page.getByTestId('value-line1/m3/state').getAttribute('data-status')).toBe('fault');
     expect(await page.getByTestId('value-line1/m2/state').getAttribute('data-status')).toBe('idle');
@@ -82,6 +87,43 @@ describe.skipIf(!hasChromium)('site dashboard in chromium', () => {
     expect(await text('value-line2/m1/temperature')).toMatch(/bad/i);
   });
 
+  it("lists each line's active alarms by severity and marks the machines they belong to", async () => {
+    expect(await page.getByTestId('alarms-line1').getAttribute('data-count')).toBe('2');
+    const line1Alarms = page.getByTestId('alarms-line1').locator('[data-severity]');
+    expect(await line1Alarms.evaluateAll((items) => items.map((item) => [item.getAttribute('data-testid'), item.getAttribute('data-severity')]))).toEqual([
+      ['alarm-line1-m3-fault', 'high'],
+      ['alarm-line1-m3-vibration', 'neutral'],
+    ]);
+    expect(await text('alarm-line1-m3-fault')).toMatch(/m3-fault since \d\d:\d\d:\d\d · 7 min/);
+    expect(await page.getByTestId('machine-line1-m3').getAttribute('data-alarm')).toBe('high');
+    expect(await text('alarm-marker-line1-m3')).toMatch(/2 alarms/i);
+    expect(await page.getByTestId('machine-line1-filler').getAttribute('data-alarm')).toBeNull();
+    expect(await page.getByTestId('alarms-line2').getAttribute('data-count')).toBe('0');
+    expect(await text('alarms-line2')).toBe('no active alarms');
+
+    hub!.sendPoints([
+      { tag: 'line1/filler/temperature', ts: Date.now(), value: 80.4, quality: 'good' },
+      { tag: 'line1/_alarms/filler-overtemp', ts: Date.now(), value: true, quality: 'good' },
+    ]);
+    const raised = page.getByTestId('alarm-line1-filler-overtemp');
+    await raised.waitFor({ timeout: waitMs });
+    expect(await raised.getAttribute('data-severity')).toBe('critical');
+    expect(await text('alarm-line1-filler-overtemp')).toMatch(/filler-overtemp since \d\d:\d\d:\d\d · \d s/);
+    expect(await page.getByTestId('alarms-line1').locator('[data-severity]').first().getAttribute('data-testid')).toBe('alarm-line1-filler-overtemp');
+    expect(await page.getByTestId('machine-line1-filler').getAttribute('data-alarm')).toBe('critical');
+    expect(await text('alarm-marker-line1-filler')).toMatch(/overtemp/i);
+
+    hub!.sendPoints([{ tag: 'line1/_alarms/filler-overtemp', ts: Date.now(), value: false, quality: 'good' }]);
+    await raised.waitFor({ state: 'detached', timeout: waitMs });
+    expect(await page.getByTestId('alarm-marker-line1-filler').count()).toBe(0);
+    expect(await page.getByTestId('machine-line1-filler').getAttribute('data-alarm')).toBeNull();
+    expect(await page.getByTestId('alarms-line1').getAttribute('data-count')).toBe('2');
+
+    // Raised again: it stays up for the rest of the run, and a re-fetched snapshot must not clear it.
+    hub!.sendPoints([{ tag: 'line1/_alarms/filler-overtemp', ts: Date.now(), value: true, quality: 'good' }]);
+    await raised.waitFor({ timeout: waitMs });
+  });
+
   it('shows reconnecting while the stream is down, reopens it, and keeps live values over the re-fetched snapshot', async () => {
     const indicator = page.getByTestId('live-indicator');
     hub!.setLiveAvailable(false);
@@ -95,14 +137,34 @@ describe.skipIf(!hasChromium)('site dashboard in chromium', () => {
     await expect.poll(() => indicator.getAttribute('data-live-status'), { timeout: waitMs }).toBe('live');
     await expect.poll(() => hub!.liveClientCount(), { timeout: waitMs }).toBe(1);
     expect(await text('value-line1/m1/temperature')).toContain('74.2 °C'); // the older snapshot did not win
+    expect(await page.getByTestId('alarm-line1-filler-overtemp').count()).toBe(1); // nor did its cleared alarm
   });
 
-  it('lists the gateways with state, acked sequence and last seen', async () => {
-    expect(await page.getByTestId(/^gateway-/).count()).toBe(3);
-    const row = page.getByTestId('gateway-gw-line1');
+  it('lists the gateways with state, health from their lines, acked sequence and last seen', async () => {
+    expect(await page.getByTestId('gateways-table').locator('tbody tr[data-testid]').count()).toBe(3);
+    const row = page.getByTestId('gateway-line1-gw');
     expect(await row.getAttribute('data-state')).toBe('online');
+    expect(await row.getAttribute('data-health')).toBe('fresh');
     expect(await row.innerText()).toContain('18446744073709551000');
-    expect(await page.getByTestId('gateway-gw-packing').innerText()).toMatch(/offline[\s\S]*10 min ago/i);
+    expect(await text('gateway-line1-gw-lateness')).toBe('0.42 ms max 3.10 ms');
+    expect(await text('gateway-line1-gw-overruns')).toBe('0');
+    expect(await text('gateway-line1-gw-dropped')).toBe('0');
+    expect(await text('gateway-line1-gw-devices')).toBe('4 / 4');
+    expect(await page.getByTestId('gateway-line1-gw-uplink').getAttribute('data-uplink')).toBe('connected');
+    expect(await text('gateway-line2-gw-lateness')).toContain('6.80 ms');
+    expect(await text('gateway-line2-gw-overruns')).toBe('17');
+    expect(await text('gateway-line2-gw-dropped')).toBe('1,250');
+    expect(await text('gateway-line2-gw-devices')).toBe('1 / 2');
+    const packing = page.getByTestId('gateway-packing-gw');
+    expect(await packing.innerText()).toMatch(/offline[\s\S]*10 min ago/i);
+    expect(await packing.getAttribute('data-health')).toBe('stale');
+
+    hub!.sendPoints([
+      { tag: 'line1/_gateway/scan_lateness_p99_ms', ts: Date.now(), value: 0.61, quality: 'good' },
+      { tag: 'line1/_gateway/scan_overruns', ts: Date.now(), value: 2, quality: 'good' },
+    ]);
+    await expect.poll(() => text('gateway-line1-gw-lateness'), { timeout: waitMs }).toContain('0.61 ms');
+    expect(await text('gateway-line1-gw-overruns')).toBe('2');
   });
 
   it('draws temperature sparklines and renders a full-page screenshot without page errors', async () => {

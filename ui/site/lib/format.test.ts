@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge, formatCount, formatDuration, formatValue, tagFormat } from './format.ts';
+import { formatAge, formatCount, formatDuration, formatMilliseconds, formatTimeOfDay, formatValue, tagFormat } from './format.ts';
 
 describe('format', () => {
   it('formats values by kind with fixed fraction digits', () => {
@@ -29,5 +29,14 @@ describe('format', () => {
     expect(tagFormat('vibration').unit).toBe('mm/s');
     expect(tagFormat('speed').unit).toBe('parts/min');
     expect(tagFormat('oil_level')).toEqual({ label: 'oil_level', unit: '', fractionDigits: 2 });
+  });
+
+  it('reads a time of day on a 24-hour clock and short durations in ms with fitting precision', () => {
+    const ts = Date.UTC(2026, 0, 1, 14, 32, 5, 900);
+    expect(formatTimeOfDay(ts, 'en-GB', 'UTC')).toBe('14:32:05');
+    expect(formatTimeOfDay(ts, 'en-GB', 'Europe/Berlin')).toBe('15:32:05');
+    expect(formatMilliseconds(0.4213)).toBe('0.42 ms');
+    expect(formatMilliseconds(12.54)).toBe('12.5 ms');
+    expect(formatMilliseconds(1_340.2)).toBe('1,340 ms');
   });
 });

@@ -74,3 +74,24 @@ export function formatScrapShare(goodCount: number, scrapCount: number, locale =
 export function formatCount(count: number, locale = 'en-US'): string {
   return numberFormat(locale, 0).format(count);
 }
+
+const timeOfDayFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** Wall-clock time of an epoch-ms timestamp, "14:32:05" (24-hour); the time zone defaults to the browser's. */
+export function formatTimeOfDay(epochMs: number, locale = 'en-GB', timeZone?: string): string {
+  const key = `${locale}:${timeZone ?? ''}`;
+  let format = timeOfDayFormats.get(key);
+  if (format === undefined) {
+    const options: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' };
+    if (timeZone !== undefined) options.timeZone = timeZone;
+    format = new Intl.DateTimeFormat(locale, options);
+    timeOfDayFormats.set(key, format);
+  }
+  return format.format(epochMs);
+}
+
+/** A short duration in milliseconds with the precision it deserves: "0.42 ms", "12.5 ms", "340 ms". */
+export function formatMilliseconds(ms: number, locale = 'en-US'): string {
+  const digits = Math.abs(ms) < 10 ? 2 : Math.abs(ms) < 100 ? 1 : 0;
+  return `${numberFormat(locale, digits).format(ms)} ms`;
+}

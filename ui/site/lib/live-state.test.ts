@@ -4,6 +4,7 @@ import {
   applySnapshot,
   createSiteView,
   groupByLine,
+  isSystemGroup,
   splitTag,
   trendSampleIntervalMs,
   trendSamplesMax,
@@ -91,6 +92,24 @@ describe('live-state', () => {
       ['line2', ['m9', 'm10']],
       ['line10', ['m1']],
     ]);
+  });
+
+  it('keeps system groups out of the machines, and gives a line a card for alarms but not for gateway health alone', () => {
+    const site = createSiteView();
+    applySnapshot(site, [
+      { line: 'line1', machine: 'filler', tags: [] },
+      { line: 'line1', machine: '_alarms', tags: [{ tag: 'line1/_alarms/filler-fault', name: 'filler-fault', value: true, quality: 'good', ts: 1 }] },
+      { line: 'line1', machine: '_gateway', tags: [] },
+      { line: 'packing', machine: '_gateway', tags: [] },
+    ]);
+    applyPoints(site, [point('line3/_alarms/press-fault', 2, false)]);
+    const groups = groupByLine(site);
+    expect(groups.map((group) => [group.line, group.machines.map((view) => view.machine), Object.keys(group.systemGroups).sort()])).toEqual([
+      ['line1', ['filler'], ['_alarms', '_gateway']],
+      ['line3', [], ['_alarms']],
+    ]);
+    expect(groups[0]?.systemGroups._alarms?.readings['filler-fault']?.value).toBe(true);
+    expect([isSystemGroup('_gateway'), isSystemGroup('filler'), isSystemGroup('m_1')]).toEqual([true, false, false]);
   });
 
   it('splits tag paths, keeping deeper paths in the name', () => {

@@ -54,7 +54,23 @@ export interface SiteView {
 
 export interface LineGroup {
   line: string;
+  /** The line's machines, system groups left out. */
   machines: MachineView[];
+  /** The line's system groups by name (`_alarms`, `_gateway`); read them with alarms.ts and gateway-health.ts. */
+  systemGroups: Record<string, MachineView>;
+}
+
+/**
+ * Gateways publish their own data as "machines" whose name starts with this prefix: the line's
+ * alarm states under `{line}/_alarms/{alarmId}` and the gateway's health under `{line}/_gateway/{name}`.
+ * They merge like any machine's tags (same latest-wins rule) but are never drawn as machine panels.
+ */
+export const systemGroupPrefix = '_';
+export const alarmsGroup = '_alarms';
+export const gatewayGroup = '_gateway';
+
+export function isSystemGroup(machine: string): boolean {
+  return machine.startsWith(systemGroupPrefix);
 }
 
 export interface TagPath {
@@ -123,15 +139,24 @@ export function applyPoints(site: SiteView, points: readonly LivePoint[]): void 
 
 const naturalOrder = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
 
-/** Machines grouped by line, lines and machines in natural order (line2 before line10). */
+/**
+ * Machines grouped by line, lines and machines in natural order (line2 before line10). System
+ * groups ride along in `systemGroups`; a line with no machines gets a card only when it reports
+ * alarms (a gateway with nothing but health is shown in the gateways table alone).
+ */
 export function groupByLine(site: SiteView): LineGroup[] {
-  const lines = new Map<string, MachineView[]>();
+  const lines = new Map<string, LineGroup>();
   for (const view of Object.values(site.machines)) {
-    const machines = lines.get(view.line);
-    if (machines === undefined) lines.set(view.line, [view]);
-    else machines.push(view);
+    let group = lines.get(view.line);
+    if (group === undefined) {
+      group = { line: view.line, machines: [], systemGroups: {} };
+      lines.set(view.line, group);
+    }
+    if (isSystemGroup(view.machine)) group.systemGroups[view.machine] = view;
+    else group.machines.push(view);
   }
-  return [...lines.entries()]
-    .sort(([a], [b]) => naturalOrder.compare(a, b))
-    .map(([line, machines]) => ({ line, machines: machines.sort((a, b) => naturalOrder.compare(a.machine, b.machine)) }));
+  for (const group of lines.values()) group.machines.sort((a, b) => naturalOrder.compare(a.machine, b.machine));
+  return [...lines.values()]
+    .filter((group) => group.machines.length > 0 || group.systemGroups[alarmsGroup] !== undefined)
+    .sort((a, b) => naturalOrder.compare(a.line, b.line));
 }

@@ -1,7 +1,7 @@
 // Fixed site data for the dashboard's browser test: two lines of demo machines (running, idle,
-// faulted, one with a bad and one with an uncertain reading), three gateways, and a backlog of
-// temperatures for the sparklines. Every timestamp is relative to `nowMs`, so ages read the
-// same on every run.
+// faulted, one with a bad and one with an uncertain reading), the lines' alarm states and gateway
+// health (system groups `_alarms` and `_gateway`), three gateways, and a backlog of temperatures
+// for the sparklines. Every timestamp is relative to `nowMs`, so ages read the same on every run.
 import type { GatewayInfo, HealthResponse, LivePoint, MachineInfo, Quality, TagValue } from '../lib/wire.ts';
 
 export const fixtureSite = 'plant-a · Dayton';
@@ -37,6 +37,7 @@ export const fixtureMachines: readonly MachineSpec[] = [
     ageMs: 1_000,
     qualities: { vibration: 'bad' },
   },
+  { line: 'line1', machine: 'filler', state: 1, goodCount: 7_702, scrapCount: 21, temperatureDegC: 77.8, vibrationMmPerS: 1.12, speedPartsPerMin: 96, speedSetpoint: 100, ageMs: 1_000 },
   { line: 'line2', machine: 'm1', state: 1, goodCount: 20_315, scrapCount: 88, temperatureDegC: 65.7, vibrationMmPerS: 1.96, speedPartsPerMin: 140, speedSetpoint: 140, ageMs: 3_000 },
   {
     line: 'line2',
@@ -61,28 +62,120 @@ function tag(spec: MachineSpec, name: string, value: TagValue, ts: number): Mach
   return { tag: `${spec.line}/${spec.machine}/${name}`, name, value, quality: spec.qualities?.[name] ?? 'good', ts };
 }
 
-/** /api/machines: every tag at the machine's age, except temperature, which the backlog continues. */
+/**
+ * /api/machines: every tag at the machine's age, except temperature, which the backlog continues;
+ * then the lines' system groups, as the hub lists them beside the machines.
+ */
 export function machinesResponse(nowMs: number): { machines: MachineInfo[] } {
-  return {
-    machines: fixtureMachines.map((spec) => {
-      const ts = nowMs - spec.ageMs;
-      return {
-        line: spec.line,
-        machine: spec.machine,
-        tags: [
-          tag(spec, 'state', spec.state, ts),
-          tag(spec, 'running', spec.state === 1, ts),
-          tag(spec, 'faulted', spec.state === 2, ts),
-          tag(spec, 'good_count', spec.goodCount, ts),
-          tag(spec, 'scrap_count', spec.scrapCount, ts),
-          tag(spec, 'temperature', backlogTemperature(spec, nowMs - backlogSpanMs - spec.ageMs, nowMs), nowMs - backlogSpanMs - spec.ageMs),
-          tag(spec, 'vibration', spec.vibrationMmPerS, ts),
-          tag(spec, 'speed', spec.speedPartsPerMin, ts),
-          tag(spec, 'speed_setpoint', spec.speedSetpoint, ts),
-        ],
-      };
-    }),
-  };
+  const machines = fixtureMachines.map((spec) => {
+    const ts = nowMs - spec.ageMs;
+    return {
+      line: spec.line,
+      machine: spec.machine,
+      tags: [
+        tag(spec, 'state', spec.state, ts),
+        tag(spec, 'running', spec.state === 1, ts),
+        tag(spec, 'faulted', spec.state === 2, ts),
+        tag(spec, 'good_count', spec.goodCount, ts),
+        tag(spec, 'scrap_count', spec.scrapCount, ts),
+        tag(spec, 'temperature', backlogTemperature(spec, nowMs - backlogSpanMs - spec.ageMs, nowMs), nowMs - backlogSpanMs - spec.ageMs),
+        tag(spec, 'vibration', spec.vibrationMmPerS, ts),
+        tag(spec, 'speed', spec.speedPartsPerMin, ts),
+        tag(spec, 'speed_setpoint', spec.speedSetpoint, ts),
+      ],
+    };
+  });
+  return { machines: [...machines, ...systemGroups(nowMs)] };
+}
+
+interface AlarmSpec {
+  line: string;
+  id: string;
+  active: boolean;
+  /** How long before `nowMs` the alarm last changed state. */
+  ageMs: number;
+}
+
+/** Alarm states in the snapshot: line1's faulted m3 has a high and a neutral alarm, line2 none active. */
+export const fixtureAlarms: readonly AlarmSpec[] = [
+  { line: 'line1', id: 'm3-fault', active: true, ageMs: 7 * 60_000 + 12_000 },
+  { line: 'line1', id: 'm3-vibration', active: true, ageMs: 9 * 60_000 + 40_000 },
+  { line: 'line1', id: 'filler-fault', active: false, ageMs: 3_600_000 },
+  { line: 'line1', id: 'filler-overtemp', active: false, ageMs: 2 * 3_600_000 },
+  { line: 'line2', id: 'm2-fault', active: false, ageMs: 5_400_000 },
+];
+
+interface GatewayHealthSpec {
+  line: string;
+  ageMs: number;
+  values: Record<string, number | boolean>;
+}
+
+/** Health of each line's gateway: line1 healthy, line2 struggling, packing silent for 10 minutes. */
+export const fixtureGatewayHealth: readonly GatewayHealthSpec[] = [
+  {
+    line: 'line1',
+    ageMs: 4_000,
+    values: {
+      scan_ticks: 1_151_880,
+      scan_overruns: 0,
+      scan_lateness_p99_ms: 0.42,
+      scan_lateness_max_ms: 3.1,
+      scan_step_max_ms: 0.88,
+      points_dropped: 0,
+      uplink_connected: true,
+      devices_connected: 4,
+      devices: 4,
+    },
+  },
+  {
+    line: 'line2',
+    ageMs: 6_000,
+    values: {
+      scan_ticks: 1_150_302,
+      scan_overruns: 17,
+      scan_lateness_p99_ms: 6.8,
+      scan_lateness_max_ms: 41.5,
+      scan_step_max_ms: 2.4,
+      points_dropped: 1_250,
+      uplink_connected: true,
+      devices_connected: 1,
+      devices: 2,
+    },
+  },
+  {
+    line: 'packing',
+    ageMs: 600_000,
+    values: {
+      scan_ticks: 88_410,
+      scan_overruns: 0,
+      scan_lateness_p99_ms: 0.51,
+      scan_lateness_max_ms: 2.2,
+      scan_step_max_ms: 0.6,
+      points_dropped: 0,
+      uplink_connected: true,
+      devices_connected: 3,
+      devices: 3,
+    },
+  },
+];
+
+function systemTag(line: string, group: string, name: string, value: TagValue, ts: number): MachineInfo['tags'][number] {
+  return { tag: `${line}/${group}/${name}`, name, value, quality: 'good', ts };
+}
+
+/** The `_alarms` and `_gateway` system groups as /api/machines lists them: one entry per line and group. */
+function systemGroups(nowMs: number): MachineInfo[] {
+  const groups: MachineInfo[] = [];
+  for (const line of [...new Set(fixtureAlarms.map((alarm) => alarm.line))]) {
+    const tags = fixtureAlarms.filter((alarm) => alarm.line === line).map((alarm) => systemTag(line, '_alarms', alarm.id, alarm.active, nowMs - alarm.ageMs));
+    groups.push({ line, machine: '_alarms', tags });
+  }
+  for (const health of fixtureGatewayHealth) {
+    const tags = Object.entries(health.values).map(([name, value]) => systemTag(health.line, '_gateway', name, value, nowMs - health.ageMs));
+    groups.push({ line: health.line, machine: '_gateway', tags });
+  }
+  return groups;
 }
 
 /** A gentle, deterministic wave that ends exactly at the machine's current temperature. */
@@ -109,9 +202,9 @@ export function temperatureBacklog(nowMs: number): LivePoint[] {
 export function gatewaysResponse(nowMs: number): { gateways: GatewayInfo[] } {
   return {
     gateways: [
-      { gateway: 'gw-line1', site: fixtureSite, ackedSeq: '18446744073709551000', lastSeenMs: nowMs - 1_000, state: 'online', points: 48_211 },
-      { gateway: 'gw-line2', site: fixtureSite, ackedSeq: '902113', lastSeenMs: nowMs - 2_000, state: 'online', points: 39_770 },
-      { gateway: 'gw-packing', site: fixtureSite, ackedSeq: '4410', lastSeenMs: nowMs - 600_000, state: 'offline', points: 0 },
+      { gateway: 'line1-gw', site: fixtureSite, ackedSeq: '18446744073709551000', lastSeenMs: nowMs - 1_000, state: 'online', points: 48_211 },
+      { gateway: 'line2-gw', site: fixtureSite, ackedSeq: '902113', lastSeenMs: nowMs - 2_000, state: 'online', points: 39_770 },
+      { gateway: 'packing-gw', site: fixtureSite, ackedSeq: '4410', lastSeenMs: nowMs - 600_000, state: 'offline', points: 0 },
     ],
   };
 }
