@@ -29,8 +29,8 @@ export const subcommands: Readonly<Record<string, Subcommand>> = {
   hil: { summary: 'hardware-in-the-loop rig: simulated plant (hil plant --config FILE)', load: async () => (await import('../hil/cli.ts')).run },
   central: { summary: 'run the central fleet platform', load: notBuiltYet('central', 'the central tier is planned in a later issue') },
   rules: { summary: 'build and test AssemblyScript rules', load: notBuiltYet('rules', 'the rule engine issue') },
-  keys: { summary: 'generate and rotate signing keys', load: notBuiltYet('keys', 'the rule engine issue (signed bundles)') },
-  bundle: { summary: 'pack, verify and inspect signed rule bundles', load: notBuiltYet('bundle', 'the rule engine issue (signed bundles)') },
+  keys: { summary: 'generate signing keys, create and rotate the trusted root', load: async () => (await import('../rules/keys-cli.ts')).run },
+  bundle: { summary: 'pack, verify and inspect signed rule bundles', load: async () => (await import('../rules/bundle-cli.ts')).run },
   analytics: { summary: 'site and cross-site analytics', load: notBuiltYet('analytics', 'a later hub/central issue') },
   pod: { summary: 'turn a site description into deployment files', load: notBuiltYet('pod', 'a later issue') },
 };
