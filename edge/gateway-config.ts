@@ -62,6 +62,8 @@ export interface GatewayConfig {
     readonly seed: number;
     /** How long before each tick the scan thread stops sleeping and spins for precision. */
     readonly spinUs: number;
+    /** Nice value of the scan thread (-20..19); raising priority needs root or CAP_SYS_NICE. */
+    readonly threadNice: number;
     /** A tag not refreshed by its driver for this long turns uncertain, then bad. */
     readonly staleUncertainMs: number;
     readonly staleBadMs: number;
@@ -113,6 +115,7 @@ export const gatewayConfigSchema = {
         tickMs: { type: 'integer', minimum: 1, maximum: 10_000, default: 10 },
         seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, default: 1 },
         spinUs: { type: 'integer', minimum: 0, maximum: 5000, default: 300 },
+        threadNice: { type: 'integer', minimum: -20, maximum: 19, default: -10 },
         staleUncertainMs: { type: 'integer', minimum: 1, maximum: 86_400_000, default: 2000 },
         staleBadMs: { type: 'integer', minimum: 1, maximum: 86_400_000, default: 10_000 },
       },

@@ -125,6 +125,7 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
     header,
     tickMs: config.scan.tickMs,
     spinUs: config.scan.spinUs,
+    threadNice: config.scan.threadNice,
     ...(recording !== undefined && { onTrace: (chunk: Uint8Array) => recording.write(chunk) }),
     onPoints: (points) => publisher.enqueue(points),
     onWrite: (tagIndex, value) => {

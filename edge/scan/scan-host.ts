@@ -22,6 +22,7 @@ export interface ScanHostOptions {
   readonly header: TraceHeader;
   readonly tickMs: number;
   readonly spinUs?: number;
+  readonly threadNice?: number;
   readonly pointsRingMax?: number;
   readonly writesRingMax?: number;
   readonly drainIntervalMs?: number;
@@ -58,6 +59,7 @@ export class ScanHost {
       alarms: Float64Ring.allocate(4, 1024),
       tickMs: options.tickMs,
       spinUs: options.spinUs ?? Math.min(300, options.tickMs * 200),
+      threadNice: options.threadNice ?? -10,
       record: options.onTrace !== undefined,
       header: options.header,
     };

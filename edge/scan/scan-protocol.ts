@@ -20,6 +20,8 @@ export interface ScanWorkerData {
   readonly tickMs: number;
   /** How long before each deadline the worker stops sleeping and spins. */
   readonly spinUs: number;
+  /** Nice value for the scan thread (Linux; -20 highest priority); raising it needs CAP_SYS_NICE. */
+  readonly threadNice: number;
   readonly record: boolean;
   readonly header: TraceHeader;
 }

@@ -1,9 +1,24 @@
 // Scan timing statistics shared by the scan worker (single writer) and the main thread (reader):
 // counters plus a histogram of tick start lateness in 10 µs buckets up to 20 ms, from which the
 // main thread derives p50/p99/p99.9/max without the worker allocating or sorting anything.
+// Buckets are 10 µs wide up to 10 ms, then 1 ms wide up to 1 s; the last holds everything later.
 
-export const latenessBucketUs = 10;
-export const latenessBuckets = 2000; // the last bucket holds everything from 20 ms up
+const fineBucketUs = 10;
+const fineBuckets = 1000; // 0 .. 10 ms
+const coarseBucketUs = 1000;
+const coarseBuckets = 990; // 10 ms .. 1 s
+export const latenessBuckets = fineBuckets + coarseBuckets + 1;
+
+export function latenessBucket(latenessUs: number): number {
+  if (latenessUs < fineBuckets * fineBucketUs) return Math.max(0, Math.floor(latenessUs / fineBucketUs));
+  return fineBuckets + Math.min(coarseBuckets, Math.floor((latenessUs - fineBuckets * fineBucketUs) / coarseBucketUs));
+}
+
+/** Upper edge of a bucket in microseconds (the value a percentile in that bucket reports). */
+export function bucketUpperUs(bucket: number): number {
+  if (bucket < fineBuckets) return (bucket + 1) * fineBucketUs;
+  return fineBuckets * fineBucketUs + (bucket - fineBuckets + 1) * coarseBucketUs;
+}
 
 export const statIndex = {
   ticks: 0,
@@ -19,6 +34,9 @@ export const statIndex = {
   collectUsTotal: 10,
   applyUsMax: 11,
   applyUsTotal: 12,
+  /** The nice value the scan thread runs at, and 1 when raising its priority worked. */
+  threadNice: 13,
+  threadNiceApplied: 14,
   histogram: 16,
 } as const;
 
@@ -41,14 +59,15 @@ export interface ScanTimingStats {
   readonly stepMsMean: number;
   readonly applyMsMax: number;
   readonly applyMsMean: number;
+  readonly threadNice: number;
+  readonly threadNiceApplied: boolean;
   readonly pointsRefused: number;
   readonly writesRefused: number;
   readonly alarmsRefused: number;
 }
 
 export function recordLateness(stats: Float64Array, latenessUs: number): void {
-  const bucket = Math.min(latenessBuckets - 1, Math.max(0, Math.floor(latenessUs / latenessBucketUs)));
-  stats[statIndex.histogram + bucket]!++;
+  stats[statIndex.histogram + latenessBucket(latenessUs)]!++;
   if (latenessUs > stats[statIndex.latenessMaxUs]!) stats[statIndex.latenessMaxUs] = latenessUs;
 }
 
@@ -58,9 +77,9 @@ function percentileMs(stats: Float64Array, total: number, fraction: number): num
   let seen = 0;
   for (let bucket = 0; bucket < latenessBuckets; bucket++) {
     seen += stats[statIndex.histogram + bucket]!;
-    if (seen >= rank) return ((bucket + 1) * latenessBucketUs) / 1000; // upper edge of the bucket
+    if (seen >= rank) return bucketUpperUs(bucket) / 1000;
   }
-  return (latenessBuckets * latenessBucketUs) / 1000;
+  return bucketUpperUs(latenessBuckets - 1) / 1000;
 }
 
 export function readStats(buffer: SharedArrayBuffer): ScanTimingStats {
@@ -82,6 +101,8 @@ export function readStats(buffer: SharedArrayBuffer): ScanTimingStats {
     stepMsMean: ticks === 0 ? 0 : stats[statIndex.stepUsTotal]! / ticks / 1000,
     applyMsMax: stats[statIndex.applyUsMax]! / 1000,
     applyMsMean: ticks === 0 ? 0 : stats[statIndex.applyUsTotal]! / ticks / 1000,
+    threadNice: stats[statIndex.threadNice]!,
+    threadNiceApplied: stats[statIndex.threadNiceApplied] === 1,
     pointsRefused: stats[statIndex.pointsRefused]!,
     writesRefused: stats[statIndex.writesRefused]!,
     alarmsRefused: stats[statIndex.alarmsRefused]!,
