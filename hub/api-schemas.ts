@@ -1,7 +1,9 @@
 // JSON Schemas for the hub API: request querystrings and response bodies. Fastify validates
 // requests with them and serializes responses through them, so a field outside a schema never
 // leaves the hub.
+import { idPatternSource } from '../common/ids.ts';
 import { tagLengthMax } from '../common/point.ts';
+import type { IngestCounters } from './ingest.ts';
 
 export const pointsLimitDefault = 1000;
 export const pointsLimitMax = 10_000;
@@ -10,6 +12,14 @@ const emptyQuery = { type: 'object', additionalProperties: false, properties: {}
 const value = { type: ['number', 'boolean', 'string'] } as const;
 const quality = { type: 'string', enum: ['good', 'uncertain', 'bad'] } as const;
 const count = { type: 'integer', minimum: 0 } as const;
+/** 64-bit sequence numbers and counts of them travel as decimal strings. */
+const seqString = { type: 'string', pattern: '^[0-9]+$' } as const;
+
+/** Every IngestCounters field, in the order /api/health lists them. */
+export const ingestCounterNames = [
+  'received', 'stored', 'storedHistorical', 'duplicates', 'batchesBelowAck', 'rejected', 'rejectedMalformed', 'rejectedIdentity', 'rejectedTopic',
+  'queueFullRefusals', 'storeFailures', 'queuedPoints', 'queuedHistoricalPoints', 'latestTagsRefused', 'gapsDetected', 'lostSeqsDeclared', 'lostRangesDeclared',
+] as const satisfies readonly (keyof IngestCounters)[];
 
 export const errorBody = {
   type: 'object',
@@ -34,15 +44,20 @@ export const healthSchema = {
         ingest: {
           type: 'object',
           additionalProperties: false,
-          required: ['received', 'stored', 'duplicates', 'rejected', 'queueFullRefusals', 'storeFailures', 'queuedPoints'],
+          required: ingestCounterNames,
+          properties: Object.fromEntries(ingestCounterNames.map((name) => [name, count])),
+        },
+        broker: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['mode', 'connected', 'refusedPublishes', 'clientErrors', 'acksSent', 'acksFailed'],
           properties: {
-            received: count,
-            stored: count,
-            duplicates: count,
-            rejected: count,
-            queueFullRefusals: count,
-            storeFailures: count,
-            queuedPoints: count,
+            mode: { type: 'string', enum: ['embedded', 'external'] },
+            connected: { type: 'boolean' },
+            refusedPublishes: count,
+            clientErrors: count,
+            acksSent: count,
+            acksFailed: count,
           },
         },
         live: {
@@ -70,11 +85,15 @@ export const gatewaysSchema = {
           items: {
             type: 'object',
             additionalProperties: false,
-            required: ['gateway', 'site', 'ackedSeq', 'lastSeenMs', 'state', 'points'],
+            required: ['gateway', 'site', 'ackedSeq', 'highestSeq', 'gaps', 'missingSeqs', 'lostSeqs', 'lastSeenMs', 'state', 'points'],
             properties: {
               gateway: { type: 'string' },
               site: { type: 'string' },
-              ackedSeq: { type: 'string', pattern: '^[0-9]+$' },
+              ackedSeq: seqString,
+              highestSeq: seqString,
+              gaps: count,
+              missingSeqs: seqString,
+              lostSeqs: seqString,
               lastSeenMs: { type: 'integer' },
               state: { type: 'string', enum: ['online', 'offline', 'unknown'] },
               points: count,
@@ -145,8 +164,17 @@ export const pointsSchema = {
           items: {
             type: 'object',
             additionalProperties: false,
-            required: ['gateway', 'seq', 'tag', 'ts', 'value', 'quality'],
-            properties: { gateway: { type: 'string' }, seq: { type: 'string', pattern: '^[0-9]+$' }, tag: { type: 'string' }, ts: { type: 'integer' }, value, quality },
+            required: ['gateway', 'seq', 'kind', 'tag', 'ts', 'value', 'quality', 'historical'],
+            properties: {
+              gateway: { type: 'string' },
+              seq: seqString,
+              kind: { type: 'string', enum: ['point', 'alarm', 'event'] },
+              tag: { type: 'string' },
+              ts: { type: 'integer' },
+              value,
+              quality,
+              historical: { type: 'boolean' },
+            },
           },
         },
       },
@@ -159,6 +187,41 @@ export interface PointsQuery {
   readonly tag: string;
   readonly fromMs?: number;
   readonly toMs?: number;
+  readonly limit: number;
+}
+
+export const lostRangesSchema = {
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      gateway: { type: 'string', pattern: idPatternSource },
+      limit: { type: 'integer', minimum: 1, maximum: pointsLimitMax, default: pointsLimitDefault },
+    },
+  },
+  response: {
+    200: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['lostRanges'],
+      properties: {
+        lostRanges: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['gateway', 'firstSeq', 'lastSeq', 'reportedAtMs'],
+            properties: { gateway: { type: 'string' }, firstSeq: seqString, lastSeq: seqString, reportedAtMs: { type: 'integer' } },
+          },
+        },
+      },
+    },
+    ...errors,
+  },
+} as const;
+
+export interface LostRangesQuery {
+  readonly gateway?: string;
   readonly limit: number;
 }
 

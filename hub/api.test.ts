@@ -7,7 +7,7 @@ import { SimulatedClock } from '../common/clock.ts';
 import { createLogger } from '../common/log.ts';
 import { encodeBatch, topics } from '../common/wire.ts';
 import { buildHubApi } from './api.ts';
-import { Ingest } from './ingest.ts';
+import { emptyIngestCounters, Ingest } from './ingest.ts';
 import { LiveFeed } from './live.ts';
 import { MemoryStore } from './memory-store.ts';
 
@@ -80,7 +80,7 @@ describe('hub API', () => {
       status: 'ok',
       site,
       uptimeMs: 1500,
-      ingest: { received: 4, stored: 4, duplicates: 0, rejected: 1, queueFullRefusals: 0, storeFailures: 0, queuedPoints: 0 },
+      ingest: { ...emptyIngestCounters(), received: 4, stored: 4, rejected: 1, rejectedMalformed: 1 },
       live: { clients: 0, slowClientsDropped: 0, clientsRefused: 0 },
     });
   });
@@ -88,7 +88,9 @@ describe('hub API', () => {
   it('GET /api/gateways lists gateways with the acked sequence as a string and stored counts', async () => {
     const { app } = await setup();
     const response = await app.inject('/api/gateways');
-    expect(response.json()).toEqual({ gateways: [{ gateway: 'gw-1', site, ackedSeq: '4', lastSeenMs: t0, state: 'unknown', points: 4 }] });
+    expect(response.json()).toEqual({
+      gateways: [{ gateway: 'gw-1', site, ackedSeq: '4', highestSeq: '4', gaps: 0, missingSeqs: '0', lostSeqs: '0', lastSeenMs: t0, state: 'unknown', points: 4 }],
+    });
   });
 
   it('GET /api/machines groups the latest value per tag by line and machine', async () => {
@@ -109,13 +111,33 @@ describe('hub API', () => {
     });
   });
 
+  it('GET /api/lost-ranges lists declared lost ranges newest first, by gateway, with 64-bit sequences as strings', async () => {
+    const { app, store } = await setup();
+    await store.commit({
+      points: [],
+      lostRanges: [
+        { gateway: 'gw-1', first: 5n, last: 9n, reportedAtMs: t0 },
+        { gateway: 'gw-2', first: 18_446_744_073_709_551_000n, last: 18_446_744_073_709_551_615n, reportedAtMs: t0 + 1 },
+      ],
+      gateways: [],
+    });
+    expect((await app.inject('/api/lost-ranges')).json()).toEqual({
+      lostRanges: [
+        { gateway: 'gw-2', firstSeq: '18446744073709551000', lastSeq: '18446744073709551615', reportedAtMs: t0 + 1 },
+        { gateway: 'gw-1', firstSeq: '5', lastSeq: '9', reportedAtMs: t0 },
+      ],
+    });
+    expect((await app.inject('/api/lost-ranges?gateway=gw-1&limit=1')).json().lostRanges).toHaveLength(1);
+    expect((await app.inject('/api/lost-ranges?gateway=GW!')).statusCode).toBe(400);
+  });
+
   it('GET /api/points returns one tag ordered by ts within the window and limit', async () => {
     const { app } = await setup();
     const all = await app.inject('/api/points?tag=line1/press1/temperature');
     expect(all.json()).toEqual({
       points: [
-        { gateway: 'gw-1', seq: '2', tag: 'line1/press1/temperature', ts: t0 + 1, value: 70.5, quality: 'uncertain' },
-        { gateway: 'gw-1', seq: '1', tag: 'line1/press1/temperature', ts: t0 + 2, value: 71.5, quality: 'good' },
+        { gateway: 'gw-1', seq: '2', kind: 'point', tag: 'line1/press1/temperature', ts: t0 + 1, value: 70.5, quality: 'uncertain', historical: false },
+        { gateway: 'gw-1', seq: '1', kind: 'point', tag: 'line1/press1/temperature', ts: t0 + 2, value: 71.5, quality: 'good', historical: false },
       ],
     });
     const windowed = await app.inject(`/api/points?tag=line1/press1/temperature&fromMs=${t0 + 2}&toMs=${t0 + 5}&limit=1`);

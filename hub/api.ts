@@ -4,7 +4,8 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import type { Clock } from '../common/clock.ts';
 import type { Logger } from '../common/log.ts';
 import { isMillwrightError } from '../common/errors.ts';
-import { gatewaysSchema, healthSchema, liveSchema, machinesSchema, pointsSchema, staticSchema, type PointsQuery } from './api-schemas.ts';
+import { gatewaysSchema, healthSchema, liveSchema, lostRangesSchema, machinesSchema, pointsSchema, staticSchema, type LostRangesQuery, type PointsQuery } from './api-schemas.ts';
+import type { BrokerCounters } from './broker-link.ts';
 import { hubError, hubErrors, httpStatusOf } from './errors.ts';
 import type { GatewayView, IngestCounters, LivePoint } from './ingest.ts';
 import type { LiveFeed } from './live.ts';
@@ -20,7 +21,9 @@ export interface HubApiDeps {
     gateways(): GatewayView[];
     latest(): LivePoint[];
   };
-  readonly store: Pick<HubStore, 'queryPoints' | 'pointCounts'>;
+  readonly store: Pick<HubStore, 'queryPoints' | 'pointCounts' | 'queryLostRanges'>;
+  /** The MQTT side's counters; absent in tests that build the API alone. */
+  readonly broker?: { counters(): BrokerCounters };
   readonly live: LiveFeed;
   /** Built dashboard files served at `/`; no static files when absent. */
   readonly uiDir?: string | undefined;
@@ -60,12 +63,12 @@ export function buildHubApi(deps: HubApiDeps): FastifyInstance {
   );
 
   app.get('/api/health', { schema: healthSchema }, async () => {
-    const { received, stored, duplicates, rejected, queueFullRefusals, storeFailures, queuedPoints } = deps.ingest.counters();
     return {
       status: 'ok',
       site: deps.site,
       uptimeMs: Number((deps.clock.monotonicNs() - startedNs) / 1_000_000n),
-      ingest: { received, stored, duplicates, rejected, queueFullRefusals, storeFailures, queuedPoints },
+      ingest: deps.ingest.counters(),
+      ...(deps.broker === undefined ? {} : { broker: deps.broker.counters() }),
       live: deps.live.counters(),
     };
   });
@@ -73,7 +76,14 @@ export function buildHubApi(deps: HubApiDeps): FastifyInstance {
   app.get('/api/gateways', { schema: gatewaysSchema }, async () => {
     const counts = await deps.store.pointCounts();
     return {
-      gateways: deps.ingest.gateways().map((view) => ({ ...view, ackedSeq: view.ackedSeq.toString(), points: counts.get(view.gateway) ?? 0 })),
+      gateways: deps.ingest.gateways().map((view) => ({
+        ...view,
+        ackedSeq: view.ackedSeq.toString(),
+        highestSeq: view.highestSeq.toString(),
+        missingSeqs: view.missingSeqs.toString(),
+        lostSeqs: view.lostSeqs.toString(),
+        points: counts.get(view.gateway) ?? 0,
+      })),
     };
   });
 
@@ -86,6 +96,12 @@ export function buildHubApi(deps: HubApiDeps): FastifyInstance {
     }
     const points = await deps.store.queryPoints({ tag, limit, ...(fromMs === undefined ? {} : { fromMs }), ...(toMs === undefined ? {} : { toMs }) });
     return { points: points.map((point) => ({ ...point, seq: point.seq.toString() })) };
+  });
+
+  app.get<{ Querystring: LostRangesQuery }>('/api/lost-ranges', { schema: lostRangesSchema }, async (request) => {
+    const { gateway, limit } = request.query;
+    const ranges = await deps.store.queryLostRanges({ limit, ...(gateway === undefined ? {} : { gateway }) });
+    return { lostRanges: ranges.map((range) => ({ gateway: range.gateway, firstSeq: range.first.toString(), lastSeq: range.last.toString(), reportedAtMs: range.reportedAtMs })) };
   });
 
   app.get('/api/live', { schema: liveSchema }, async (_request, reply) => {

@@ -6,11 +6,11 @@ import { systemClock } from '../common/clock.ts';
 import { loadConfigFile } from '../common/config.ts';
 import { createLogger } from '../common/log.ts';
 import { startHub } from './hub.ts';
-import { hubConfigSchema, resolveHubConfig, type HubConfig } from './hub-config.ts';
+import { hubConfigSchema, resolveHubConfig, type HubConfig, type RawHubConfig } from './hub-config.ts';
 
 const spec = {
   name: 'millwright hub',
-  summary: 'Runs a site hub: embedded MQTT broker, ingest into DuckDB, site API and dashboard.',
+  summary: 'Runs a site hub: MQTT broker (embedded, or an external one), ingest into DuckDB, site API and dashboard.',
   help: `
 options:
   -c, --config FILE   hub config (YAML); relative paths in it resolve against its folder
@@ -32,7 +32,7 @@ export interface HubReadyLine {
 
 /** Loads and validates a hub config file; paths come back absolute. Throws CONFIG_* errors (exit 2). */
 export function loadHubConfig(filePath: string): HubConfig {
-  const raw = loadConfigFile<HubConfig>(filePath, hubConfigSchema);
+  const raw = loadConfigFile<RawHubConfig>(filePath, hubConfigSchema);
   return resolveHubConfig(raw, path.dirname(path.resolve(filePath)), filePath);
 }
 

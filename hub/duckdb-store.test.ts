@@ -26,7 +26,7 @@ describe('DuckDB store on disk', () => {
     await first.close();
     const second = await openDuckDbStore(file);
     try {
-      expect(await second.loadGateways()).toEqual([{ ...gatewayRow('gw-1', 2n), committedAbove: [{ first: 4n, last: 4n }] }]);
+      expect(await second.loadGateways()).toEqual([{ ...gatewayRow('gw-1', 2n), committedAbove: [{ first: 4n, last: 4n }], lostSeqs: 0n }]);
       expect((await second.queryPoints({ tag: 'l1/m1/t', limit: 10 })).map((p) => p.seq)).toEqual([1n, 2n, 4n]);
     } finally {
       await second.close();

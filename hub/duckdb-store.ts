@@ -1,33 +1,74 @@
-// The DuckDB adapter of the hub store: one database file, raw points appended in bulk with an
-// Appender inside one transaction per commit, and the gateways table holding each gateway's acked
-// sequence. Writes use one connection and reads another, so API queries never see (or join) an
-// open ingest transaction.
-import { DuckDBInstance, DuckDBTimestampMillisecondsValue, type DuckDBConnection } from '@duckdb/node-api';
+// The DuckDB adapter of the hub store: one database file, raw points appended in bulk (data chunks
+// of 2048 rows through an Appender) inside one transaction per commit, together with the lost
+// ranges the gateways declared and the gateways table holding each gateway's acked sequence.
+// Writes use one connection and reads another, so API queries never see (or join) an open ingest
+// transaction.
+import {
+  BOOLEAN,
+  DOUBLE,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  DuckDBTimestampMillisecondsValue,
+  TIMESTAMP_MS,
+  UBIGINT,
+  UTINYINT,
+  VARCHAR,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  type DuckDBVector,
+} from '@duckdb/node-api';
 import { assert } from '../common/assert.ts';
 import { qualityCode, qualityFromCode, type PointValue, type Quality } from '../common/point.ts';
+import { recordKinds, type RecordKind } from '../common/wire-batch.ts';
 import { hubError, hubErrors } from './errors.ts';
-import { gatewayStates, type CommitRequest, type GatewaySnapshot, type GatewayState, type HubStore, type PointQuery, type StoredPoint } from './store.ts';
+import {
+  gatewayStates,
+  mergeRanges,
+  type CommitRequest,
+  type GatewaySnapshot,
+  type GatewayState,
+  type HubStore,
+  type LostRangeQuery,
+  type LostRangeRecord,
+  type PointQuery,
+  type StoredPoint,
+} from './store.ts';
 import type { SeqRange } from './seq-tracker.ts';
 
 const schemaSql = [
   `CREATE TABLE IF NOT EXISTS points (
      gateway VARCHAR NOT NULL, seq UBIGINT NOT NULL, tag VARCHAR NOT NULL, ts TIMESTAMP_MS NOT NULL,
      value_num DOUBLE, value_bool BOOLEAN, value_text VARCHAR, quality UTINYINT NOT NULL,
-     historical BOOLEAN NOT NULL DEFAULT false)`,
+     historical BOOLEAN NOT NULL DEFAULT false, kind UTINYINT DEFAULT 0)`,
+  // Files written before records had kinds (0 point, 1 alarm, 2 event).
+  `ALTER TABLE points ADD COLUMN IF NOT EXISTS kind UTINYINT DEFAULT 0`,
+  `CREATE TABLE IF NOT EXISTS lost_ranges (
+     gateway VARCHAR NOT NULL, first_seq UBIGINT NOT NULL, last_seq UBIGINT NOT NULL, reported_at TIMESTAMP_MS NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS gateways (
      gateway VARCHAR PRIMARY KEY, site VARCHAR NOT NULL, acked_seq UBIGINT NOT NULL,
      last_seen_ms BIGINT NOT NULL, state VARCHAR NOT NULL)`,
 ];
 
+/** The points columns in table order, as the data chunks carry them. */
+const pointColumnTypes = [VARCHAR, UBIGINT, VARCHAR, TIMESTAMP_MS, DOUBLE, BOOLEAN, VARCHAR, UTINYINT, BOOLEAN, UTINYINT];
+const chunkRowsMax = 2048;
+
 const upsertGatewaySql = `INSERT INTO gateways VALUES ($gateway, $site, $acked::UBIGINT, $seen::BIGINT, $state)
   ON CONFLICT (gateway) DO UPDATE SET site = excluded.site, acked_seq = excluded.acked_seq,
   last_seen_ms = excluded.last_seen_ms, state = excluded.state`;
+
+const insertLostSql = `INSERT INTO lost_ranges VALUES ($gateway, $first::UBIGINT, $last::UBIGINT, make_timestamp_ms($at::BIGINT))`;
 
 // Gaps-and-islands over the sequences stored above each gateway's acked mark.
 const committedAboveSql = `SELECT gateway, min(seq) AS first, max(seq) AS last FROM (
     SELECT gateway, seq, seq::HUGEINT - row_number() OVER (PARTITION BY gateway ORDER BY seq) AS island
     FROM (SELECT DISTINCT p.gateway, p.seq FROM points p JOIN gateways g ON g.gateway = p.gateway WHERE p.seq > g.acked_seq))
   GROUP BY gateway, island ORDER BY gateway, first`;
+
+const lostAboveSql = `SELECT l.gateway, greatest(l.first_seq, g.acked_seq + 1) AS first, l.last_seq AS last
+  FROM lost_ranges l JOIN gateways g ON g.gateway = l.gateway WHERE l.last_seq > g.acked_seq`;
+
+const lostTotalsSql = `SELECT gateway, sum(last_seq::HUGEINT - first_seq + 1) AS lost FROM lost_ranges GROUP BY gateway`;
 
 export async function openDuckDbStore(filePath: string): Promise<HubStore> {
   let instance: DuckDBInstance | undefined;
@@ -59,14 +100,17 @@ class DuckDbStore implements HubStore {
   loadGateways(): Promise<GatewaySnapshot[]> {
     return this.#track(async () => {
       const rows = (await this.#reader.runAndReadAll('SELECT gateway, site, acked_seq, last_seen_ms, state FROM gateways ORDER BY gateway')).getRowObjectsJS();
-      const islands = (await this.#reader.runAndReadAll(committedAboveSql)).getRowObjectsJS();
       const above = new Map<string, SeqRange[]>();
-      for (const island of islands) {
-        const gateway = String(island['gateway']);
-        const list = above.get(gateway) ?? [];
-        list.push({ first: BigInt(island['first'] as bigint), last: BigInt(island['last'] as bigint) });
-        above.set(gateway, list);
+      for (const sql of [committedAboveSql, lostAboveSql]) {
+        for (const island of (await this.#reader.runAndReadAll(sql)).getRowObjectsJS()) {
+          const gateway = String(island['gateway']);
+          const list = above.get(gateway) ?? [];
+          list.push({ first: BigInt(island['first'] as bigint), last: BigInt(island['last'] as bigint) });
+          above.set(gateway, list);
+        }
       }
+      const lostTotals = new Map<string, bigint>();
+      for (const row of (await this.#reader.runAndReadAll(lostTotalsSql)).getRowObjectsJS()) lostTotals.set(String(row['gateway']), BigInt(row['lost'] as bigint));
       return rows.map((row) => {
         const gateway = String(row['gateway']);
         const state = String(row['state']);
@@ -76,7 +120,8 @@ class DuckDbStore implements HubStore {
           ackedSeq: BigInt(row['acked_seq'] as bigint),
           lastSeenMs: Number(row['last_seen_ms']),
           state: (gatewayStates as readonly string[]).includes(state) ? (state as GatewayState) : 'unknown',
-          committedAbove: above.get(gateway) ?? [],
+          committedAbove: mergeRanges(above.get(gateway) ?? []),
+          lostSeqs: lostTotals.get(gateway) ?? 0n,
         };
       });
     });
@@ -89,10 +134,13 @@ class DuckDbStore implements HubStore {
         if (request.points.length > 0) {
           const appender = await this.#writer.createAppender('points');
           try {
-            for (const point of request.points) appendPoint(appender, point);
+            appendPoints(appender, request.points);
           } finally {
             appender.closeSync(); // flushes the rows into the open transaction
           }
+        }
+        for (const range of request.lostRanges ?? []) {
+          await this.#writer.run(insertLostSql, { gateway: range.gateway, first: range.first.toString(), last: range.last.toString(), at: String(range.reportedAtMs) });
         }
         for (const row of request.gateways) {
           await this.#writer.run(upsertGatewaySql, {
@@ -124,16 +172,18 @@ class DuckDbStore implements HubStore {
         values['to'] = String(Math.floor(query.toMs));
       }
       values['limit'] = String(query.limit);
-      const sql = `SELECT gateway, seq, tag, epoch_ms(ts) AS ts_ms, value_num, value_bool, value_text, quality FROM points
+      const sql = `SELECT gateway, seq, kind, tag, epoch_ms(ts) AS ts_ms, value_num, value_bool, value_text, quality, historical FROM points
         WHERE ${where.join(' AND ')} ORDER BY ts, gateway, seq LIMIT $limit::BIGINT`;
       const rows = (await this.#reader.runAndReadAll(sql, values)).getRowObjectsJS();
       return rows.map((row) => ({
         gateway: String(row['gateway']),
         seq: BigInt(row['seq'] as bigint),
+        kind: recordKinds[Number(row['kind'] ?? 0)] ?? ('point' satisfies RecordKind),
         tag: String(row['tag']),
         ts: Number(row['ts_ms']),
         value: readValue(row['value_num'], row['value_bool'], row['value_text']),
         quality: qualityFromCode(Number(row['quality'])) ?? ('bad' satisfies Quality),
+        historical: row['historical'] === true,
       }));
     });
   }
@@ -142,6 +192,23 @@ class DuckDbStore implements HubStore {
     return this.#track(async () => {
       const rows = (await this.#reader.runAndReadAll('SELECT gateway, count(*) AS n FROM points GROUP BY gateway')).getRowObjectsJS();
       return new Map(rows.map((row) => [String(row['gateway']), Number(row['n'])]));
+    });
+  }
+
+  queryLostRanges(query: LostRangeQuery): Promise<LostRangeRecord[]> {
+    return this.#track(async () => {
+      const values: Record<string, string> = { limit: String(query.limit) };
+      if (query.gateway !== undefined) values['gateway'] = query.gateway;
+      const where = query.gateway === undefined ? '' : 'WHERE gateway = $gateway';
+      const sql = `SELECT gateway, first_seq, last_seq, epoch_ms(reported_at) AS at FROM lost_ranges ${where}
+        ORDER BY reported_at DESC, gateway, first_seq LIMIT $limit::BIGINT`;
+      const rows = (await this.#reader.runAndReadAll(sql, values)).getRowObjectsJS();
+      return rows.map((row) => ({
+        gateway: String(row['gateway']),
+        first: BigInt(row['first_seq'] as bigint),
+        last: BigInt(row['last_seq'] as bigint),
+        reportedAtMs: Number(row['at']),
+      }));
     });
   }
 
@@ -165,21 +232,32 @@ class DuckDbStore implements HubStore {
   }
 }
 
-function appendPoint(appender: Awaited<ReturnType<DuckDBConnection['createAppender']>>, point: StoredPoint): void {
-  assert(Number.isSafeInteger(point.ts), `point ts must be an integer, got ${point.ts}`);
-  appender.appendVarchar(point.gateway);
-  appender.appendUBigInt(point.seq);
-  appender.appendVarchar(point.tag);
-  appender.appendTimestampMilliseconds(new DuckDBTimestampMillisecondsValue(BigInt(point.ts)));
-  if (typeof point.value === 'number') appender.appendDouble(point.value);
-  else appender.appendNull();
-  if (typeof point.value === 'boolean') appender.appendBoolean(point.value);
-  else appender.appendNull();
-  if (typeof point.value === 'string') appender.appendVarchar(point.value);
-  else appender.appendNull();
-  appender.appendUTinyInt(qualityCode(point.quality));
-  appender.appendBoolean(false); // historical: the wire does not carry it yet
-  appender.endRow();
+/** Appends points in data chunks: one native call per column per chunk instead of per value. */
+function appendPoints(appender: DuckDBAppender, points: readonly StoredPoint[]): void {
+  const chunk = DuckDBDataChunk.create(pointColumnTypes);
+  for (let start = 0; start < points.length; start += chunkRowsMax) {
+    const rows = Math.min(chunkRowsMax, points.length - start);
+    chunk.rowCount = rows; // also drops the vectors cached for the previous size
+    const columns: DuckDBVector[] = pointColumnTypes.map((_, index) => chunk.getColumnVector(index));
+    const [gateway, seq, tag, ts, valueNum, valueBool, valueText, quality, historical, kind] = columns as [DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector];
+    for (let row = 0; row < rows; row++) {
+      const point = points[start + row]!;
+      assert(Number.isSafeInteger(point.ts), `point ts must be an integer, got ${point.ts}`);
+      const value = point.value;
+      gateway.setItem(row, point.gateway);
+      seq.setItem(row, point.seq);
+      tag.setItem(row, point.tag);
+      ts.setItem(row, new DuckDBTimestampMillisecondsValue(BigInt(point.ts)));
+      valueNum.setItem(row, typeof value === 'number' ? value : null);
+      valueBool.setItem(row, typeof value === 'boolean' ? value : null);
+      valueText.setItem(row, typeof value === 'string' ? value : null);
+      quality.setItem(row, qualityCode(point.quality));
+      historical.setItem(row, point.historical);
+      kind.setItem(row, recordKinds.indexOf(point.kind));
+    }
+    for (const column of columns) column.flush();
+    appender.appendDataChunk(chunk);
+  }
 }
 
 function readValue(num: unknown, bool: unknown, text: unknown): PointValue {

@@ -47,7 +47,7 @@ async function start(overrides: Partial<HubConfig> = {}): Promise<RunningHub> {
 }
 
 async function gateway(hub: RunningHub, id: string): Promise<{ client: mqtt.MqttClient; nextAck: () => Promise<AckMessage> }> {
-  const client = await mqtt.connectAsync({ host: '127.0.0.1', port: hub.brokerPort, clientId: id, reconnectPeriod: 0 });
+  const client = await mqtt.connectAsync({ host: '127.0.0.1', port: hub.brokerPort, clientId: `millwright-${site}-${id}`, reconnectPeriod: 0 });
   clients.push(client);
   const acks: AckMessage[] = [];
   const waiters: ((ack: AckMessage) => void)[] = [];
@@ -90,8 +90,8 @@ describe('startHub', () => {
     const response = await fetch(`${hub.url}api/points?tag=line1/press1/temperature`);
     expect(await response.json()).toEqual({
       points: [
-        { gateway: 'gw-1', seq: '1', tag: 'line1/press1/temperature', ts: t0, value: 70.5, quality: 'good' },
-        { gateway: 'gw-1', seq: '2', tag: 'line1/press1/temperature', ts: t0 + 10, value: 71, quality: 'good' },
+        { gateway: 'gw-1', seq: '1', kind: 'point', tag: 'line1/press1/temperature', ts: t0, value: 70.5, quality: 'good', historical: false },
+        { gateway: 'gw-1', seq: '2', kind: 'point', tag: 'line1/press1/temperature', ts: t0 + 10, value: 71, quality: 'good', historical: false },
       ],
     });
     await client.publishAsync(topics.data(site, 'gw-1'), encodeBatch(site, 'gw-1', 1n, points), { qos: 1 }); // a resend

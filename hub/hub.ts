@@ -1,14 +1,18 @@
-// The hub process: wires store, ingest, the embedded broker and the API, and owns the start and
-// stop order. Start opens nothing before the inputs check out and closes what it opened if a later
-// step fails; close stops intake, commits what is queued, then closes servers and the database.
+// The hub process: wires store, ingest, the broker link (embedded aedes, or a client of an
+// external broker) and the API, and owns the start and stop order. Start opens nothing before the
+// inputs check out and closes what it opened if a later step fails; close stops intake, commits
+// and acks what is queued, then closes the broker link, servers and the database.
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { MillwrightError, commonErrors } from '../common/errors.ts';
 import { createLogger, type Logger } from '../common/log.ts';
+import { seededRandom, type RandomSource } from '../common/random.ts';
 import { buildHubApi } from './api.ts';
-import { startBroker, type RunningBroker } from './broker.ts';
+import { startBroker } from './broker.ts';
+import type { BrokerCounters, BrokerInbox, BrokerLink } from './broker-link.ts';
+import { connectExternalBroker } from './external-broker.ts';
 import { openDuckDbStore } from './duckdb-store.ts';
 import { hubError, hubErrors } from './errors.ts';
 import { databaseFileName, type HubConfig } from './hub-config.ts';
@@ -20,6 +24,8 @@ export interface HubOptions {
   /** Human log lines; stderr by default. */
   readonly logger?: Logger;
   readonly live?: Partial<LiveFeedLimits>;
+  /** Jitter of the external broker client's reconnects; seeded from the clock when absent. */
+  readonly random?: RandomSource;
 }
 
 export interface RunningHub {
@@ -29,6 +35,7 @@ export interface RunningHub {
   /** The dashboard and API base URL, always ending in '/'. */
   readonly url: string;
   readonly ingest: Ingest;
+  readonly broker: { counters(): BrokerCounters };
   /** Idempotent; resolves when everything is closed. */
   close(): Promise<void>;
 }
@@ -37,6 +44,7 @@ export async function startHub(config: HubConfig, options: HubOptions = {}): Pro
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ component: 'hub', clock });
   if (config.uiDir !== undefined) await requireDirectory(config.uiDir);
+  const brokerPassword = readBrokerPassword(config);
   const closers: (() => Promise<void>)[] = [];
   const closeStarted = async (): Promise<void> => {
     for (const close of closers.reverse()) await close().catch((error: unknown) => logger.error('error while closing after a failed start', { error: (error as Error).message }));
@@ -49,7 +57,7 @@ export async function startHub(config: HubConfig, options: HubOptions = {}): Pro
     closers.push(() => store.close());
     const live = new LiveFeed(options.live);
     // Ingest exists before the broker (the broker delivers into it), so acks go through this slot.
-    const ackVia: { broker?: RunningBroker } = {};
+    const ackVia: { broker?: BrokerLink } = {};
     const ingest = new Ingest({
       site: config.site,
       limits: config.ingest,
@@ -61,23 +69,23 @@ export async function startHub(config: HubConfig, options: HubOptions = {}): Pro
       logger: logger.child('ingest'),
     });
     closers.push(() => ingest.close());
-    const runningBroker = await startBroker({
-      host: config.broker.host,
-      port: config.broker.port,
+    const inbox: BrokerInbox = {
       onData: (topic, payload) => void ingest.offerData(topic, payload),
       onState: (topic, payload) => void ingest.offerState(topic, payload),
-      logger: logger.child('broker'),
-    });
+    };
+    const random = options.random ?? seededRandom(clock.nowMs() % 2 ** 31);
+    const runningBroker = await openBrokerLink(config, brokerPassword, inbox, clock, random, logger.child('broker'));
     ackVia.broker = runningBroker;
     closers.push(() => runningBroker.close());
-    const api = buildHubApi({ site: config.site, clock, ingest, store, live, uiDir: config.uiDir, logger: logger.child('api') });
+    const api = buildHubApi({ site: config.site, clock, ingest, store, live, broker: runningBroker, uiDir: config.uiDir, logger: logger.child('api') });
     closers.push(() => api.close());
     await api.listen({ host: config.http.host, port: config.http.port }).catch((error: unknown) => {
       throw hubError(hubErrors.listenFailed, `http cannot listen on ${config.http.host}:${config.http.port}: ${(error as Error).message}`, {}, error);
     });
     const httpPort = (api.server.address() as AddressInfo).port;
     ingest.start();
-    logger.info('ready', { site: config.site, mqtt: `${config.broker.host}:${runningBroker.port}`, http: baseUrl(config.http.host, httpPort) });
+    const mqtt = `${config.broker.mode ?? 'embedded'} ${config.broker.host}:${runningBroker.port}`;
+    logger.info('ready', { site: config.site, mqtt, http: baseUrl(config.http.host, httpPort) });
 
     let closing: Promise<void> | undefined;
     return {
@@ -86,10 +94,13 @@ export async function startHub(config: HubConfig, options: HubOptions = {}): Pro
       httpPort,
       url: baseUrl(config.http.host, httpPort),
       ingest,
+      broker: runningBroker,
       close() {
         closing ??= (async () => {
           runningBroker.stopAccepting();
-          await ingest.close(); // commits and acks what is queued while gateways are still connected
+          // Commits and acks what is queued while gateways are still connected; what the hub no longer
+          // takes is never acked, so the gateway sends it again to the next hub.
+          await ingest.close();
           await runningBroker.close();
           await api.close(); // ends live streams first (preClose hook)
           await store.close();
@@ -102,6 +113,21 @@ export async function startHub(config: HubConfig, options: HubOptions = {}): Pro
     await closeStarted();
     throw error;
   }
+}
+
+/** The external broker password from the environment variable the config names, checked before anything opens. */
+function readBrokerPassword(config: HubConfig): string | undefined {
+  const broker = config.broker;
+  if (broker.mode !== 'external' || broker.passwordEnv === undefined) return undefined;
+  const password = process.env[broker.passwordEnv];
+  if (password === undefined) throw new MillwrightError(commonErrors.configInvalid, `broker.passwordEnv: environment variable ${broker.passwordEnv} is not set`, { field: 'broker.passwordEnv' });
+  return password;
+}
+
+function openBrokerLink(config: HubConfig, password: string | undefined, inbox: BrokerInbox, clock: Clock, random: RandomSource, logger: Logger): Promise<BrokerLink> {
+  const broker = config.broker;
+  if (broker.mode !== 'external') return startBroker({ host: broker.host, port: broker.port, ...inbox, logger });
+  return connectExternalBroker({ config: broker, site: config.site, password, ...inbox, clock, random, logger });
 }
 
 /** The URL a browser on this machine uses: wildcard listen addresses map to loopback. */

@@ -1,31 +1,30 @@
-// Where gateway messages enter the hub: topic, payload and identity checks for data batches and
-// state messages. Pure functions that never throw on bad input; a refusal names the gateway (as
-// far as it is known) and the reason.
+// Where gateway messages enter the hub: topic, payload and identity checks for data batches (JSON
+// version 1 or binary version 2, common/wire-payload.ts) and state messages. Pure functions that
+// never throw on bad input; a refusal names the gateway (as far as it is known), the reason, and
+// a stable kind the ingest counters are keyed by.
 import { isId } from '../common/ids.ts';
-import { decodeBatch, parseTopic, type StateMessage } from '../common/wire.ts';
-import type { StoredPoint } from './store.ts';
+import { parseTopic, type StateMessage } from '../common/wire.ts';
+import type { DecodedBatch } from '../common/wire-batch.ts';
+import { decodeDataPayload } from '../common/wire-payload.ts';
 
-export const seqMax = 18_446_744_073_709_551_615n;
-/** The range JavaScript dates cover; DuckDB timestamps cover more. */
-export const tsAbsMaxMs = 8_640_000_000_000_000;
+/** A decoded batch whose topic, site and gateway agree. */
+export type AcceptedBatch = DecodedBatch;
 
-export interface AcceptedBatch {
-  readonly site: string;
-  readonly gateway: string;
-  readonly points: readonly StoredPoint[];
-}
+/** Why a message was refused: a bad topic, a malformed payload, or a payload naming someone else. */
+export type RefusalKind = 'topic' | 'malformed' | 'identity';
 
-export type Checked<T> = { ok: true; value: T } | { ok: false; gateway: string; reason: string };
+export type Refusal = { ok: false; gateway: string; kind: RefusalKind; reason: string };
+export type Checked<T> = { ok: true; value: T } | Refusal;
 
-function refuse(gateway: string, reason: string): { ok: false; gateway: string; reason: string } {
-  return { ok: false, gateway, reason };
+function refuse(gateway: string, reason: string, kind: RefusalKind = 'malformed'): Refusal {
+  return { ok: false, gateway, kind, reason };
 }
 
 function checkAddress(topic: string, kind: 'data' | 'state', site: string): Checked<{ site: string; gateway: string }> {
   const address = parseTopic(topic);
-  if (address === undefined || address.kind !== kind) return refuse('?', `unexpected topic '${topic.slice(0, 200)}'`);
-  if (!isId(address.gateway)) return refuse('?', `gateway id in topic '${topic.slice(0, 200)}' is not a valid id`);
-  if (address.site !== site) return refuse(address.gateway, `site '${address.site.slice(0, 64)}' in the topic is not this hub's site '${site}'`);
+  if (address === undefined || address.kind !== kind) return refuse('?', `unexpected topic '${topic.slice(0, 200)}'`, 'topic');
+  if (!isId(address.gateway)) return refuse('?', `gateway id in topic '${topic.slice(0, 200)}' is not a valid id`, 'topic');
+  if (address.site !== site) return refuse(address.gateway, `site '${address.site.slice(0, 64)}' in the topic is not this hub's site '${site}'`, 'topic');
   return { ok: true, value: { site: address.site, gateway: address.gateway } };
 }
 
@@ -34,19 +33,14 @@ export function checkDataMessage(topic: string, payload: Uint8Array, site: strin
   const address = checkAddress(topic, 'data', site);
   if (!address.ok) return address;
   const { gateway } = address.value;
-  const decoded = decodeBatch(payload);
-  if (!decoded.ok) return refuse(gateway, `malformed batch: ${decoded.error}`);
+  const decoded = decodeDataPayload(payload);
+  if (!decoded.ok) return refuse(gateway, `malformed batch (${decoded.code}): ${decoded.reason}`);
   const batch = decoded.value;
   if (batch.site !== address.value.site || batch.gateway !== gateway) {
-    return refuse(gateway, `batch names ${batch.site.slice(0, 64)}/${batch.gateway.slice(0, 64)} but arrived on the topic of ${site}/${gateway}`);
+    const reason = `batch names ${batch.site.slice(0, 64)}/${batch.gateway.slice(0, 64)} but arrived on the topic of ${site}/${gateway}`;
+    return refuse(gateway, reason, 'identity');
   }
-  const points: StoredPoint[] = [];
-  for (const [index, point] of batch.points.entries()) {
-    if (point.seq < 1n || point.seq > seqMax) return refuse(gateway, `malformed batch: records[${index}] has sequence ${point.seq}, outside 1..2^64-1`);
-    if (Math.abs(point.ts) > tsAbsMaxMs) return refuse(gateway, `malformed batch: records[${index}] has ts ${point.ts}, outside the date range`);
-    points.push({ gateway, seq: point.seq, tag: point.tag, ts: Math.floor(point.ts), value: point.value, quality: point.quality });
-  }
-  return { ok: true, value: { site, gateway, points } };
+  return { ok: true, value: batch };
 }
 
 /** Validates a gateway birth/death message. */

@@ -5,11 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../common/clock.ts';
 import { createLogger } from '../common/log.ts';
 import { buildHubApi } from './api.ts';
-import type { IngestCounters } from './ingest.ts';
+import { emptyIngestCounters } from './ingest.ts';
 import { LiveFeed, type LiveFeedLimits } from './live.ts';
 import { MemoryStore } from './memory-store.ts';
 
-const counters: IngestCounters = { received: 0, stored: 0, duplicates: 0, rejected: 0, queueFullRefusals: 0, storeFailures: 0, queuedPoints: 0, latestTagsRefused: 0 };
+const counters = emptyIngestCounters();
 let running: { app: FastifyInstance; requests: http.ClientRequest[] } | undefined;
 
 afterEach(async () => {

@@ -1,10 +1,11 @@
 // The in-memory hub store: same contract as the DuckDB adapter (store-contract.ts), for tests that
 // need fault injection or speed. Not durable.
 import { hubError, hubErrors } from './errors.ts';
-import { comparePoints, toRanges, type CommitRequest, type GatewayRecord, type GatewaySnapshot, type HubStore, type PointQuery, type StoredPoint } from './store.ts';
+import { compareLostRanges, comparePoints, mergeRanges, toRanges, type CommitRequest, type GatewayRecord, type GatewaySnapshot, type HubStore, type LostRangeQuery, type LostRangeRecord, type PointQuery, type StoredPoint } from './store.ts';
 
 export class MemoryStore implements HubStore {
   readonly points: StoredPoint[] = [];
+  readonly lostRanges: LostRangeRecord[] = [];
   readonly gateways = new Map<string, GatewayRecord>();
   /** When set, the next commit throws this and changes nothing. */
   failNextCommit: Error | undefined;
@@ -17,7 +18,10 @@ export class MemoryStore implements HubStore {
       .map((row) => {
         const seqs = [...new Set(this.points.filter((p) => p.gateway === row.gateway && p.seq > row.ackedSeq).map((p) => p.seq))];
         seqs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-        return { ...row, committedAbove: toRanges(seqs) };
+        const lost = this.lostRanges.filter((range) => range.gateway === row.gateway);
+        const lostAbove = lost.filter((range) => range.last > row.ackedSeq).map(({ first, last }) => ({ first: first > row.ackedSeq ? first : row.ackedSeq + 1n, last }));
+        const committedAbove = mergeRanges([...toRanges(seqs), ...lostAbove]);
+        return { ...row, committedAbove, lostSeqs: lost.reduce((sum, range) => sum + range.last - range.first + 1n, 0n) };
       });
   }
 
@@ -29,6 +33,7 @@ export class MemoryStore implements HubStore {
       throw hubError(hubErrors.storeFailed, `commit failed: ${failure.message}`, {}, failure);
     }
     this.points.push(...request.points);
+    this.lostRanges.push(...(request.lostRanges ?? []));
     for (const row of request.gateways) this.gateways.set(row.gateway, row);
   }
 
@@ -45,6 +50,14 @@ export class MemoryStore implements HubStore {
     const counts = new Map<string, number>();
     for (const point of this.points) counts.set(point.gateway, (counts.get(point.gateway) ?? 0) + 1);
     return counts;
+  }
+
+  async queryLostRanges(query: LostRangeQuery): Promise<LostRangeRecord[]> {
+    this.#checkOpen();
+    return this.lostRanges
+      .filter((range) => query.gateway === undefined || range.gateway === query.gateway)
+      .sort(compareLostRanges)
+      .slice(0, query.limit);
   }
 
   async close(): Promise<void> {

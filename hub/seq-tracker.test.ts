@@ -60,4 +60,35 @@ describe('GatewaySeqs', () => {
     expect(seqs.acked).toBe(0n);
     expect(seqs.ranges).toEqual([]);
   });
+
+  it('lists the parts of a range not yet accounted for, around the mark and stored ranges', () => {
+    const seqs = new GatewaySeqs(4n, [{ first: 8n, last: 9n }, { first: 12n, last: 12n }]);
+    expect(seqs.missingIn(1n, 20n)).toEqual([{ first: 5n, last: 7n }, { first: 10n, last: 11n }, { first: 13n, last: 20n }]);
+    expect(seqs.missingIn(8n, 9n)).toEqual([]);
+    expect(seqs.missingIn(9n, 10n)).toEqual([{ first: 10n, last: 10n }]);
+    expect(seqs.missingIn(1n, 3n)).toEqual([]);
+  });
+
+  it('adds whole ranges, merging with neighbours and moving the mark', () => {
+    const seqs = new GatewaySeqs(0n);
+    expect(seqs.addRange(11n, 20n)).toBe(true);
+    expect(seqs.addRange(31n, 40n)).toBe(true);
+    expect(seqs.addRange(21n, 30n)).toBe(true);
+    expect(seqs.ranges).toEqual([{ first: 11n, last: 40n }]);
+    expect({ highest: seqs.highest, missing: seqs.missing }).toEqual({ highest: 40n, missing: 10n });
+    expect(seqs.addRange(1n, 10n)).toBe(true);
+    expect({ acked: seqs.acked, ranges: seqs.ranges, missing: seqs.missing }).toEqual({ acked: 40n, ranges: [], missing: 0n });
+  });
+
+  it('counts the missing sequences of every gap', () => {
+    const seqs = new GatewaySeqs(2n, [{ first: 5n, last: 6n }, { first: 9n, last: 9n }]);
+    expect(seqs.missing).toBe(4n); // 3, 4, 7, 8
+    expect(seqs.highest).toBe(9n);
+  });
+
+  it('refuses (as a bug) a range that overlaps what is recorded', () => {
+    const seqs = new GatewaySeqs(0n, [{ first: 5n, last: 6n }]);
+    expect(() => seqs.addRange(3n, 5n)).toThrow(/overlaps/);
+    expect(() => seqs.addRange(0n, 0n)).toThrow(/at or below the mark/);
+  });
 });

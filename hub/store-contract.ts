@@ -1,12 +1,12 @@
 // The contract every HubStore adapter passes (aedes-persistence style): describeStoreContract()
 // registers the shared vitest suite; each adapter's test file calls it with its own factory.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GatewayRecord, HubStore, StoredPoint } from './store.ts';
+import type { GatewayRecord, HubStore, LostRangeRecord, StoredPoint } from './store.ts';
 
 const t0 = 1_767_225_600_000;
 
 export function point(gateway: string, seq: bigint, tag: string, ts: number, value: StoredPoint['value'] = Number(seq)): StoredPoint {
-  return { gateway, seq, tag, ts, value, quality: 'good' };
+  return { gateway, seq, kind: 'point', tag, ts, value, quality: 'good', historical: false };
 }
 
 export function gatewayRow(gateway: string, ackedSeq: bigint, lastSeenMs = t0): GatewayRecord {
@@ -62,7 +62,27 @@ export function describeStoreContract(name: string, open: () => Promise<HubStore
         ...gatewayRow('gw-1', 2n, t0 + 5),
         state: 'online',
         committedAbove: [{ first: 5n, last: 6n }, { first: 9n, last: 9n }],
+        lostSeqs: 0n,
       });
+    });
+
+    it('keeps kinds and the historical flag', async () => {
+      const store = await openStore();
+      const alarm: StoredPoint = { ...point('gw-1', 1n, 'l1/m1/hi', t0, true), kind: 'alarm', historical: true };
+      const event: StoredPoint = { ...point('gw-1', 2n, 'l1/m1/hi', t0 + 1, 'reset by operator'), kind: 'event', quality: 'uncertain' };
+      await store.commit({ points: [alarm, event], gateways: [gatewayRow('gw-1', 2n)] });
+      expect(await store.queryPoints({ tag: 'l1/m1/hi', limit: 10 })).toEqual([alarm, event]);
+    });
+
+    it('stores declared lost ranges and counts them as accounted for above the mark', async () => {
+      const store = await openStore();
+      const lost = (first: bigint, last: bigint, at = t0): LostRangeRecord => ({ gateway: 'gw-1', first, last, reportedAtMs: at });
+      await store.commit({ points: [1n, 2n, 9n].map((s) => point('gw-1', s, 't', t0)), lostRanges: [lost(3n, 4n), lost(6n, 8n, t0 + 1)], gateways: [gatewayRow('gw-1', 4n)] });
+      const [row] = await store.loadGateways();
+      expect(row).toMatchObject({ ackedSeq: 4n, committedAbove: [{ first: 6n, last: 9n }], lostSeqs: 5n });
+      expect(await store.queryLostRanges({ limit: 10 })).toEqual([lost(6n, 8n, t0 + 1), lost(3n, 4n)]);
+      expect(await store.queryLostRanges({ gateway: 'gw-2', limit: 10 })).toEqual([]);
+      expect(await store.queryLostRanges({ gateway: 'gw-1', limit: 1 })).toHaveLength(1);
     });
 
     it('counts stored points per gateway', async () => {

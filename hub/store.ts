@@ -1,20 +1,21 @@
 // The hub's storage port: what ingest and the API need from the database, as a small interface
 // that later rollup and OEE work extends. duckdb-store.ts is the real adapter, memory-store.ts the
 // in-memory one; store-contract.ts is the suite both pass.
-import type { PointValue, Quality } from '../common/point.ts';
+import type { SequencedRecord } from '../common/wire-batch.ts';
 import type { SeqRange } from './seq-tracker.ts';
 
 export const gatewayStates = ['online', 'offline', 'unknown'] as const;
 export type GatewayState = (typeof gatewayStates)[number];
 
-export interface StoredPoint {
+/** One stored record (point, alarm or event) with its gateway, sequence and historical flag. */
+export type StoredPoint = SequencedRecord;
+
+/** Sequences the gateway declared lost to its overflow policy; never also in the points table. */
+export interface LostRangeRecord {
   readonly gateway: string;
-  readonly seq: bigint;
-  readonly tag: string;
-  /** Epoch milliseconds, an integer. */
-  readonly ts: number;
-  readonly value: PointValue;
-  readonly quality: Quality;
+  readonly first: bigint;
+  readonly last: bigint;
+  readonly reportedAtMs: number;
 }
 
 export interface GatewayRecord {
@@ -27,14 +28,22 @@ export interface GatewayRecord {
 }
 
 export interface GatewaySnapshot extends GatewayRecord {
-  /** Committed sequences above ackedSeq (points stored past a gap), as sorted ranges. */
+  /** Sequences above ackedSeq stored or declared lost (past a gap), as sorted ranges. */
   readonly committedAbove: readonly SeqRange[];
+  /** Sequences this gateway declared lost, in total. */
+  readonly lostSeqs: bigint;
 }
 
-/** One flush: points and gateway rows written in one transaction, all or nothing. */
+/** One flush: points, lost ranges and gateway rows written in one transaction, all or nothing. */
 export interface CommitRequest {
   readonly points: readonly StoredPoint[];
+  readonly lostRanges?: readonly LostRangeRecord[];
   readonly gateways: readonly GatewayRecord[];
+}
+
+export interface LostRangeQuery {
+  readonly gateway?: string;
+  readonly limit: number;
 }
 
 export interface PointQuery {
@@ -53,8 +62,17 @@ export interface HubStore {
   queryPoints(query: PointQuery): Promise<StoredPoint[]>;
   /** Stored point count per gateway. */
   pointCounts(): Promise<Map<string, number>>;
+  /** Declared lost ranges, newest report first, then by gateway and first sequence. */
+  queryLostRanges(query: LostRangeQuery): Promise<LostRangeRecord[]>;
   /** Idempotent. Calls after close reject. */
   close(): Promise<void>;
+}
+
+/** Orders lost ranges the way queryLostRanges returns them. */
+export function compareLostRanges(a: LostRangeRecord, b: LostRangeRecord): number {
+  if (a.reportedAtMs !== b.reportedAtMs) return b.reportedAtMs - a.reportedAtMs;
+  if (a.gateway !== b.gateway) return a.gateway < b.gateway ? -1 : 1;
+  return a.first < b.first ? -1 : a.first > b.first ? 1 : 0;
 }
 
 /** Orders points the way queryPoints returns them. */
@@ -62,6 +80,21 @@ export function comparePoints(a: StoredPoint, b: StoredPoint): number {
   if (a.ts !== b.ts) return a.ts - b.ts;
   if (a.gateway !== b.gateway) return a.gateway < b.gateway ? -1 : 1;
   return a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0;
+}
+
+/** Sorts ranges and merges the overlapping and adjacent ones. */
+export function mergeRanges(ranges: readonly SeqRange[]): SeqRange[] {
+  const sorted = [...ranges].sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  const merged: SeqRange[] = [];
+  for (const range of sorted) {
+    const last = merged.at(-1);
+    if (last !== undefined && range.first <= last.last + 1n) {
+      if (range.last > last.last) merged[merged.length - 1] = { first: last.first, last: range.last };
+    } else {
+      merged.push({ first: range.first, last: range.last });
+    }
+  }
+  return merged;
 }
 
 /** Collapses sorted distinct sequences into ranges. */
