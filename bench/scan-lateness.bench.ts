@@ -1,7 +1,7 @@
 // Tick start lateness of the gateway's scan worker (ScanHost) at 10 ms and at 1 ms while the
 // main thread is as busy as a real gateway's: a feeder rewrites 2,000 tags every tick period, 200
 // built-in alarms run in the step, and every sample is published through the gateway's
-// MqttClient + Publisher into an in-process hub (aedes, JSON decode, DuckDB appends).
+// durable log + forwarder + MqttClient into an in-process hub (aedes, batch decode, DuckDB appends).
 // Measured in the same run, under the same load:
 //   - the reference: the same step driven by a plain setInterval on the main thread, its lateness
 //     measured the same way (absolute deadlines, missed ones skipped);
@@ -95,7 +95,7 @@ async function runConfiguration(tickMs: number, seconds: number): Promise<void> 
     note(`scan phases mean / max ms: collect ${fmt(scan.collectMsMean)} / ${fmt(scan.collectMsMax)}, step ${fmt(scan.stepMsMean)} / ${fmt(scan.stepMsMax)}, apply ${fmt(scan.applyMsMean)} / ${fmt(scan.applyMsMax)}`);
     note(`CPU: scan threads ${fmt(cpuShare.scan * 100)}% of a core, main thread ${fmt(cpuShare.main * 100)}%, whole process ${fmt(cpuShare.process * 100)}% (of 2 cores shared with others)`);
     note(`load: feeder ${fmt((feeds * 1000) / elapsedMs)} rounds/s (asked ${fmt(1000 / tickMs)}), scan delivered ${fmt((counts.delivered * 1000) / elapsedMs)} points/s, hub stored ${fmt((load.ingest.stored * 1000) / elapsedMs)} points/s, ` +
-      `publisher dropped ${fmt(load.publisher.dropped)} (still queued ${fmt(load.publisher.queued)}), hub queue ${fmt(load.ingest.queuedPoints)} points, hub refused ${fmt(load.ingest.queueFullRefusals)} batches (queue full), scan ring refused ${fmt(scan.pointsRefused)}, alarm transitions ${fmt(counts.transitions)}, action writes ${fmt(counts.writes)}, early setInterval callbacks ${interval.early}`);
+      `log refused ${fmt(load.forwarder.refused)} (live queued ${fmt(load.forwarder.liveQueued)}, backlog ${load.forwarder.backlogRecords}), hub queue ${fmt(load.ingest.queuedPoints)} points, hub refused ${fmt(load.ingest.queueFullRefusals)} batches (queue full), scan ring refused ${fmt(scan.pointsRefused)}, alarm transitions ${fmt(counts.transitions)}, action writes ${fmt(counts.writes)}, early setInterval callbacks ${interval.early}`);
 
     printResult({ bench, measure: `scan p99 lateness @ ${tickMs} ms`, value: scan.latenessP99Ms, unit: 'ms', reference: 'setInterval p99', referenceValue: interval.lateness.p99, ratio: p99Ratio, goal: `ratio ≤ ${ratioGoal}`, met: p99Ratio <= ratioGoal });
     if (tickMs === 10) printResult({ bench, measure: 'scan p99 lateness / period @ 10 ms', value: scan.latenessP99Ms, unit: 'ms', reference: 'period', referenceValue: tickMs, ratio: periodShare, goal: `< ${periodShareGoal}`, met: periodShare < periodShareGoal });

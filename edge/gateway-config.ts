@@ -32,8 +32,10 @@ export interface UplinkConfig {
   readonly publishIntervalMs: number;
   readonly batchPointsMax: number;
   readonly inflightMax: number;
-  /** Points waiting for the uplink; past this the oldest are dropped and counted. */
-  readonly queuePointsMax: number;
+  /** Backlog drained beside live traffic after an outage, marked historical. */
+  readonly backlogPointsPerSecond: number;
+  /** Sent records the hub has not acknowledged after this long are sent again. */
+  readonly ackTimeoutMs: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
   /** How often the gateway publishes its own health points under {area}/_gateway/. */
@@ -69,6 +71,12 @@ export interface GatewayConfig {
     readonly staleBadMs: number;
   };
   readonly alarms: readonly AlarmConfig[];
+  /** The durable store-and-forward log under dataDir/log. */
+  readonly log: {
+    readonly budgetBytes: number;
+    readonly segmentBytesMax: number;
+    readonly policy: 'thin-oldest' | 'drop-oldest-telemetry';
+  };
   /** Local HTTP API (stats, health); absent = off. */
   readonly api?: { readonly host: string; readonly port: number };
   readonly uplink: UplinkConfig;
@@ -155,6 +163,16 @@ export const gatewayConfigSchema = {
         },
       },
     },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        budgetBytes: { type: 'integer', minimum: 1_048_576, maximum: 1_099_511_627_776, default: 1_073_741_824 },
+        segmentBytesMax: { type: 'integer', minimum: 65_536, maximum: 1_073_741_824, default: 8_388_608 },
+        policy: { type: 'string', enum: ['thin-oldest', 'drop-oldest-telemetry'], default: 'thin-oldest' },
+      },
+    },
     api: {
       type: 'object',
       additionalProperties: false,
@@ -176,7 +194,8 @@ export const gatewayConfigSchema = {
         publishIntervalMs: { type: 'integer', minimum: 1, maximum: 60_000, default: 100 },
         batchPointsMax: { type: 'integer', minimum: 1, maximum: 100_000, default: 1000 },
         inflightMax: { type: 'integer', minimum: 1, maximum: 1000, default: 32 },
-        queuePointsMax: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 200_000 },
+        backlogPointsPerSecond: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 50_000 },
+        ackTimeoutMs: { type: 'integer', minimum: 100, maximum: 3_600_000, default: 10_000 },
         reconnectMinMs: { type: 'integer', minimum: 10, maximum: 600_000, default: 200 },
         reconnectMaxMs: { type: 'integer', minimum: 10, maximum: 600_000, default: 10_000 },
         healthIntervalMs: { type: 'integer', minimum: 100, maximum: 3_600_000, default: 10_000 },

@@ -1,9 +1,9 @@
 // Wires one gateway process: device profiles → drivers → shared tag table → scan worker →
-// writes back to drivers, points to the publisher → MQTT uplink. startGateway validates
+// writes back to drivers, points and alarms to the durable log → forwarder → MQTT uplink. startGateway validates
 // everything (config, profiles, alarm references) before it opens a socket or a thread, so a bad
 // config never leaves a half-started gateway behind.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../common/clock.ts';
 import type { Point } from '../common/point.ts';
 import { createLogger, type Logger } from '../common/log.ts';
@@ -15,10 +15,12 @@ import type { Driver, TagSink } from './drivers/driver.ts';
 import { createDrivers } from './drivers/create-drivers.ts';
 import { startGatewayApi, type GatewayApi } from './gateway-api.ts';
 import type { GatewayConfig } from './gateway-config.ts';
-import { Publisher } from './publisher.ts';
+import { DurableLog } from './log/durable-log.ts';
+import { FsStorage } from './log/fs-storage.ts';
+import { Forwarder } from './forwarder.ts';
+import { legacySequenceFloor } from './sequence-store.ts';
 import { ScanHost } from './scan/scan-host.ts';
 import type { TraceHeader } from './scan/trace.ts';
-import { SequenceStore } from './sequence-store.ts';
 import { MqttClient } from '../common/mqtt/mqtt-client.ts';
 
 export interface RunningGateway {
@@ -70,7 +72,7 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
     tags.push({ tag: alarmStateTag(area, alarm.id), kind: 'boolean', aged: false });
   }
   const alarms = resolveAlarms(config.alarms, { lookup: (name) => byDeviceTag.get(name) }, (alarmId) => stateTags.get(alarmId)!, config.scan.tickMs);
-  const sequence = new SequenceStore(resolveFrom(configDir, config.dataDir));
+  const dataDir = resolveFrom(configDir, config.dataDir);
   const header: TraceHeader = {
     version: 1,
     gateway: id,
@@ -98,21 +100,41 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
     random,
     logger: logger.child('uplink'),
   });
-  const publisher = new Publisher({
+  const legacyFloor = legacySequenceFloor(dataDir);
+  const log = await DurableLog.open({
+    storage: await FsStorage.open(join(dataDir, 'log')),
+    gatewayId: id,
+    clock,
+    logger: logger.child('log'),
+    limits: { budgetBytes: config.log.budgetBytes, segmentBytesMax: config.log.segmentBytesMax },
+    policy: config.log.policy,
+    ...(legacyFloor !== undefined && { sequenceFloor: legacyFloor }),
+    onHealth: (event) => {
+      const level = event.kind === 'degraded' || event.kind === 'budget-exceeded' ? 'error' : 'info';
+      logger[level](`durable log ${event.kind}`, { ...event });
+      // A full or failing disk is an alarm in itself: it travels as an alarm record (never dropped).
+      const active = event.kind === 'degraded' || event.kind === 'budget-exceeded';
+      const alarmId = event.kind === 'degraded' || event.kind === 'recovered' ? 'disk-failing' : 'disk-budget-exceeded';
+      forwarder.accept([{ tag: alarmStateTag(area, alarmId), ts: clock.nowMs(), value: active, quality: 'good' }], 'alarm', JSON.stringify(event));
+    },
+  });
+  const forwarder: Forwarder = new Forwarder({
     site,
     gateway: id,
-    sequence,
-    transport: client,
-    queuePointsMax: config.uplink.queuePointsMax,
-    batchPointsMax: config.uplink.batchPointsMax,
-    inflightMax: config.uplink.inflightMax,
-    logger: logger.child('publisher'),
+    log,
+    transport: { publish: (topic, payload, options) => client.publish(topic, payload, options), canPublish: () => client.canPublish(), isConnected: () => client.state === 'connected' },
+    clock,
+    logger: logger.child('forwarder'),
+    limits: { batchRecordsMax: config.uplink.batchPointsMax, backlogRecordsPerSecond: config.uplink.backlogPointsPerSecond, ackTimeoutMs: config.uplink.ackTimeoutMs },
+  });
+  client.onEvent((event) => {
+    if (event.type === 'connected') forwarder.onConnected();
   });
   client.onMessage((topic, payload) => {
     if (topic !== topics.ack(site, id)) return;
     try {
       const ack = JSON.parse(payload.toString('utf8')) as { ackedSeq?: unknown };
-      if (typeof ack.ackedSeq === 'string' && /^\d{1,20}$/.test(ack.ackedSeq)) publisher.onAck(BigInt(ack.ackedSeq));
+      if (typeof ack.ackedSeq === 'string' && /^\d{1,20}$/.test(ack.ackedSeq)) void forwarder.onAck(BigInt(ack.ackedSeq));
     } catch {
       logger.rateLimited('bad-ack', 10_000, 'warn', 'ignored an ack that is not JSON');
     }
@@ -127,7 +149,7 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
     spinUs: config.scan.spinUs,
     threadNice: config.scan.threadNice,
     ...(recording !== undefined && { onTrace: (chunk: Uint8Array) => recording.write(chunk) }),
-    onPoints: (points) => publisher.enqueue(points),
+    onPoints: (points) => forwarder.accept(points),
     onWrite: (tagIndex, value) => {
       const binding = bindings[tagIndex];
       if (binding === undefined) return;
@@ -139,6 +161,10 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
     },
     onAlarm: (transition) => {
       const alarm = config.alarms[transition.alarmIndex];
+      if (alarm !== undefined) {
+        const record = { tag: alarmStateTag(area, alarm.id), ts: clock.nowMs(), value: transition.active, quality: 'good' as const };
+        forwarder.accept([record], 'alarm', JSON.stringify({ severity: alarm.severity, value: transition.value, message: alarm.message ?? null }));
+      }
       logger.warn(`alarm ${alarm?.id} ${transition.active ? 'raised' : 'cleared'}`, { tag: alarm?.tag, value: transition.value, severity: alarm?.severity, message: alarm?.message });
     },
   });
@@ -154,7 +180,8 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
   const stats = (): Record<string, unknown> => ({
     gateway: id,
     scan: scan.stats(),
-    publisher: publisher.stats(),
+    forwarder: forwarder.stats(),
+    log: log.stats(),
     uplink: client.stats(),
     localWritesFailed: writesFailed,
     devices: Object.fromEntries(drivers.map((driver) => [driver.deviceId, driver.health()])),
@@ -166,7 +193,10 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
   client.subscribe(topics.ack(site, id), 1);
   scan.start();
   pollers.forEach((poller) => poller.start());
-  const flushTimer = setInterval(() => publisher.flush(), config.uplink.publishIntervalMs);
+  let flushing: Promise<void> = Promise.resolve();
+  const flushTimer = setInterval(() => {
+    flushing = flushing.then(() => forwarder.flush()).catch((error: unknown) => logger.rateLimited('flush-failed', 10_000, 'error', `forwarding failed: ${(error as Error).message}`));
+  }, config.uplink.publishIntervalMs);
   const statsTimer = setInterval(() => {
     const timing = scan.stats();
     logger.info('scan', { ticks: timing.ticks, overruns: timing.overruns, lateP50Ms: timing.latenessP50Ms, lateP99Ms: timing.latenessP99Ms, lateMaxMs: timing.latenessMaxMs, stepMaxMs: timing.stepMsMax });
@@ -174,9 +204,9 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
   statsTimer.unref();
   // The gateway's own health travels as ordinary points under {area}/_gateway/, so the hub stores
   // and shows it like any machine's values, with no second channel.
-  const healthTimer = setInterval(() => publisher.enqueue(healthPoints(`${area}/_gateway`, clock.nowMs(), scan.stats(), publisher.stats().dropped, client.state === 'connected', drivers)), config.uplink.healthIntervalMs);
+  const healthTimer = setInterval(() => forwarder.accept(healthPoints(`${area}/_gateway`, clock.nowMs(), scan.stats(), forwarder.stats().refused, client.state === 'connected', drivers)), config.uplink.healthIntervalMs);
   healthTimer.unref();
-  logger.info('started', { devices: drivers.length, tags: tags.length, alarms: alarms.length, tickMs: config.scan.tickMs, firstSeq: sequence.next, api: api?.url });
+  logger.info('started', { devices: drivers.length, tags: tags.length, alarms: alarms.length, tickMs: config.scan.tickMs, nextSeq: log.stats().nextSeq, api: api?.url });
 
   let closing: Promise<void> | undefined;
   return {
@@ -190,13 +220,15 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
         await Promise.all(pollers.map((poller) => poller.stop()));
         await scan.stop();
         clearInterval(flushTimer);
-        publisher.flush();
+        await flushing;
+        await forwarder.flush();
         // A clean stop sends DISCONNECT, which suppresses the will: say "offline" ourselves.
         await client.publish(topics.state(site, id), stateMessage('offline'), { qos: 1, retain: true }).catch(() => undefined);
         await client.close();
         await api?.close();
         if (recording !== undefined) await new Promise<void>((done) => recording.end(done));
-        logger.info('stopped', { ...publisher.stats() });
+        await log.close();
+        logger.info('stopped', { ...forwarder.stats() });
       })();
       return closing;
     },

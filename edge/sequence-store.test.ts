@@ -2,46 +2,27 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MillwrightError } from '../common/errors.ts';
-import { SequenceStore, sequenceBlockSize } from './sequence-store.ts';
+import { legacySequenceFloor } from './sequence-store.ts';
 
-describe('SequenceStore', () => {
-  const directories: string[] = [];
+describe('legacySequenceFloor', () => {
+  const folders: string[] = [];
   const fresh = (): string => {
-    const directory = mkdtempSync(join(tmpdir(), 'mw-seq-'));
-    directories.push(directory);
-    return directory;
+    const folder = mkdtempSync(join(tmpdir(), 'mw-seq-'));
+    folders.push(folder);
+    return folder;
   };
-  afterEach(() => directories.splice(0).forEach((directory) => rmSync(directory, { recursive: true, force: true })));
+  afterEach(() => folders.splice(0).forEach((folder) => rmSync(folder, { recursive: true, force: true })));
 
-  it('hands out consecutive numbers starting at 1', () => {
-    const store = new SequenceStore(fresh());
-    expect(store.take(3)).toBe(1n);
-    expect(store.take(2)).toBe(4n);
-    expect(store.next).toBe(6n);
+  it('continues after the last block an older gateway reserved', () => {
+    const folder = fresh();
+    writeFileSync(join(folder, 'sequence.json'), '{"reservedUntil":"200001"}\n');
+    expect(legacySequenceFloor(folder)).toBe(200_001n);
   });
 
-  it('never reuses a number after a restart, even without a clean shutdown', () => {
-    const directory = fresh();
-    const first = new SequenceStore(directory);
-    const used = first.take(10);
-    const restarted = new SequenceStore(directory);
-    const after = restarted.take(1);
-    expect(after > used + 9n).toBe(true);
-    expect(after).toBe(11n + sequenceBlockSize);
-  });
-
-  it('reserves a new block when a take crosses the reservation', () => {
-    const directory = fresh();
-    const store = new SequenceStore(directory);
-    store.take(Number(sequenceBlockSize) + 5);
-    const restarted = new SequenceStore(directory);
-    expect(restarted.next > store.next).toBe(true);
-  });
-
-  it('refuses a corrupt state file with a coded error', () => {
-    const directory = fresh();
-    writeFileSync(join(directory, 'sequence.json'), '{"reservedUntil": 12}');
-    expect(() => new SequenceStore(directory)).toThrow(MillwrightError);
+  it('has no floor without a state file or with a corrupt one', () => {
+    const folder = fresh();
+    expect(legacySequenceFloor(folder)).toBeUndefined();
+    writeFileSync(join(folder, 'sequence.json'), 'not json');
+    expect(legacySequenceFloor(folder)).toBeUndefined();
   });
 });

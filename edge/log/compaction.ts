@@ -39,7 +39,9 @@ function forEachRecord(bytes: Buffer, header: SegmentHeader, visit: (record: Dec
   for (let ordinal = 0; offset < bytes.length; ordinal++) {
     const status = decodeRecord(bytes, offset, bytes.length, record);
     assert(status === decodeStatus.ok, 'compacting a segment with a bad record');
-    if (record.kind === kindCode.lost) {
+    if (record.kind === kindCode.commit) {
+      // Commit markers guard the active segment's tail; a rewritten file is renamed in whole.
+    } else if (record.kind === kindCode.lost) {
       seq += record.lostCount;
       visit(record, ordinal, seq, ts, 0);
     } else {

@@ -31,8 +31,21 @@ function toRecord(bytes: Buffer, record: DecodedRecord, seq: number, ts: number,
   return record.payloadStart < 0 ? base : { ...base, payload: bytes.toString('utf8', record.payloadStart, record.payloadEnd) };
 }
 
+/** Bytes to read for `records` more records (and the index stride before them), from the segment's average. */
+function bytesWanted(segment: Segment, records: number, indexEvery: number, recordBytesMax: number, readBytesMax: number): number {
+  const averageBytes = segment.records === 0 ? recordBytesMax : (segment.durableBytes - segment.headerBytes) / segment.records;
+  return Math.min(readBytesMax, Math.max(recordBytesMax, Math.ceil((records + indexEvery) * averageBytes * 1.25)));
+}
+
+export interface ReadLimits {
+  readonly readBytesMax: number;
+  readonly indexEveryRecords: number;
+  /** The largest record the limits allow: every read step holds at least one. */
+  readonly recordBytesMax: number;
+}
+
 /** Up to maxRecords durable records with seq ≥ fromSeq, in seq order. */
-export async function readRecords(storage: LogStorage, segments: readonly Segment[], fromSeq: number, maxRecords: number, readBytesMax: number): Promise<LogRecord[]> {
+export async function readRecords(storage: LogStorage, segments: readonly Segment[], fromSeq: number, maxRecords: number, limits: ReadLimits): Promise<LogRecord[]> {
   const out: LogRecord[] = [];
   const record = new DecodedRecord();
   for (let index = segmentIndexFor(segments, fromSeq); index < segments.length && out.length < maxRecords; index++) {
@@ -43,7 +56,8 @@ export async function readRecords(storage: LogStorage, segments: readonly Segmen
     let seq = entry < 0 ? segment.firstSeq - 1 : segment.indexPrevSeqs[entry]!;
     let ts = entry < 0 ? 0 : segment.indexPrevTs[entry]!;
     while (offset < segment.durableBytes && out.length < maxRecords) {
-      const bytes = await storage.read(segment.name, offset, Math.min(readBytesMax, segment.durableBytes - offset));
+      const wanted = bytesWanted(segment, maxRecords - out.length, limits.indexEveryRecords, limits.recordBytesMax, limits.readBytesMax);
+      const bytes = await storage.read(segment.name, offset, Math.min(wanted, segment.durableBytes - offset));
       let position = 0;
       while (position < bytes.length && out.length < maxRecords) {
         const status = decodeRecord(bytes, position, bytes.length, record);
@@ -57,7 +71,7 @@ export async function readRecords(storage: LogStorage, segments: readonly Segmen
         }
         if (record.kind === kindCode.lost) {
           seq += record.lostCount;
-        } else {
+        } else if (record.kind !== kindCode.commit) {
           seq++;
           ts += record.tsDelta;
           if (seq >= fromSeq) {

@@ -71,6 +71,8 @@ export type StorageOperation = Exclude<keyof LogStorage, 'close'>;
 interface Fault {
   readonly operation: StorageOperation;
   readonly code: string;
+  /** Matching calls to let through before failing. */
+  skip: number;
   remaining: number;
   readonly name: string | undefined;
 }
@@ -86,10 +88,13 @@ export class MemoryStorage implements LogStorage {
   #entries = new Map<string, File>();
   #durableEntries = new Map<string, File>();
   readonly #faults: Fault[] = [];
+  readonly #holds = new Map<StorageOperation, Promise<void>>();
   /** Total file bytes past which writes fail with ENOSPC (after writing what fits). */
   capacityBytes = Number.POSITIVE_INFINITY;
   /** Operations performed, by name: lets tests count fdatasyncs and directory fsyncs. */
   readonly calls = new Map<StorageOperation, number>();
+  /** Bytes returned by read(): lets tests check that reads use the index instead of rescanning. */
+  bytesRead = 0;
 
   #file(operation: StorageOperation, name: string): File {
     this.#enter(operation, name);
@@ -104,13 +109,32 @@ export class MemoryStorage implements LogStorage {
     const index = this.#faults.findIndex((fault) => fault.operation === operation && (fault.name === undefined || fault.name === name));
     const fault = this.#faults[index];
     if (fault === undefined) return;
+    if (fault.skip > 0) {
+      fault.skip--;
+      return;
+    }
     if (--fault.remaining <= 0) this.#faults.splice(index, 1);
     throw storageError(fault.code, operation, name);
   }
 
-  /** Makes the next `times` calls of `operation` (on `name`, if given) fail with `code`. */
-  failNext(operation: StorageOperation, code: 'ENOSPC' | 'EIO' | 'EDQUOT' | 'EROFS', options: { times?: number; name?: string } = {}): void {
-    this.#faults.push({ operation, code, remaining: options.times ?? 1, name: options.name });
+  /** Makes the next call of `operation` wait until the returned function is called. */
+  hold(operation: StorageOperation): () => void {
+    let release = (): void => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    this.#holds.set(operation, gate);
+    return release;
+  }
+
+  async #passHold(operation: StorageOperation): Promise<void> {
+    const gate = this.#holds.get(operation);
+    if (gate === undefined) return;
+    this.#holds.delete(operation);
+    await gate;
+  }
+
+  /** Makes the next `times` calls of `operation` (on `name`, if given; after letting `skip` through) fail with `code`. */
+  failNext(operation: StorageOperation, code: 'ENOSPC' | 'EIO' | 'EDQUOT' | 'EROFS', options: { times?: number; name?: string; skip?: number } = {}): void {
+    this.#faults.push({ operation, code, skip: options.skip ?? 0, remaining: options.times ?? 1, name: options.name });
   }
 
   /** Every call of `operation` fails with `code` until heal(). */
@@ -142,6 +166,7 @@ export class MemoryStorage implements LogStorage {
   async read(name: string, position: number, length: number): Promise<Buffer> {
     const file = this.#file('read', name);
     const end = Math.min(file.length, position + length);
+    this.bytesRead += Math.max(0, end - position);
     return Buffer.from(file.data.slice(Math.min(position, end), end));
   }
 
@@ -164,6 +189,7 @@ export class MemoryStorage implements LogStorage {
   }
 
   async fdatasync(name: string): Promise<void> {
+    await this.#passHold('fdatasync');
     this.#file('fdatasync', name).sync();
   }
 

@@ -22,12 +22,8 @@ export interface OverflowContext {
   readonly policy: OverflowPolicy;
   /** Segments the policy may rewrite: whole on disk and not the active one. */
   readonly eligible: (segment: Segment) => boolean;
-}
-
-export interface OverflowOutcome {
-  readonly freedBytes: number;
-  readonly removedPoints: number;
-  readonly rewrittenSegments: number;
+  /** Called as soon as a rewritten segment replaced the original. */
+  readonly onRewrite: (freedBytes: number, removedPoints: number) => void;
 }
 
 async function rewrite(context: OverflowContext, index: number, mode: CompactionMode): Promise<{ freedBytes: number; removedPoints: number }> {
@@ -35,24 +31,32 @@ async function rewrite(context: OverflowContext, index: number, mode: Compaction
   const segment = segments[index]!;
   const bytes = await storage.read(segment.name, 0, segment.durableBytes);
   const decoded = decodeHeader(bytes);
-  assert(decoded.ok && decoded.header.firstSeq === segment.firstSeq, `segment ${segment.name} lost its header`);
+  if (!decoded.ok || decoded.header.firstSeq !== segment.firstSeq || scanSegment(segment.name, decoded.header, bytes, Number.MAX_SAFE_INTEGER).validBytes !== bytes.length) {
+    // Damaged since the log opened (the next open cuts it): leave it as it is, and say so.
+    segment.damaged = true;
+    context.logger.error('log segment damaged on disk since the log opened: the overflow policy leaves it alone', { file: segment.name });
+    return { freedBytes: 0, removedPoints: 0 };
+  }
   const result = compactSegment(bytes, decoded.header, context.gatewayId, mode);
   if (result.removedPoints === 0) {
     segment.thinned = true; // nothing to thin: skip it from now on
     return { freedBytes: 0, removedPoints: 0 };
   }
+  const header = decodeHeader(result.bytes);
+  assert(header.ok, 'compaction wrote a bad header');
+  const rebuilt = scanSegment(segment.name, header.header, result.bytes, context.limits.indexEveryRecords);
+  assert(rebuilt.validBytes === result.bytes.length && rebuilt.segment.lastSeq === segment.lastSeq, `compaction of ${segment.name} changed its seq range`);
   const temporary = segment.name + compactionSuffix;
   await storage.create(temporary);
   await storage.write(temporary, 0, result.bytes);
   await storage.fdatasync(temporary);
   await storage.rename(temporary, segment.name);
-  await storage.fsyncDirectory();
-  const header = decodeHeader(result.bytes);
-  assert(header.ok, 'compaction wrote a bad header');
-  const rebuilt = scanSegment(segment.name, header.header, result.bytes, context.limits.indexEveryRecords);
-  assert(rebuilt.validBytes === result.bytes.length && rebuilt.segment.lastSeq === segment.lastSeq, `compaction of ${segment.name} changed its seq range`);
+  // From the rename on the file is the compacted one: the state follows it at once, so a failing
+  // directory fsync (the log degrades) leaves memory and disk in agreement.
   segments[index] = rebuilt.segment;
   const freedBytes = segment.durableBytes - rebuilt.segment.durableBytes;
+  context.onRewrite(freedBytes, result.removedPoints);
+  await storage.fsyncDirectory();
   context.logger.info(mode === 'thin' ? 'overflow policy thinned a log segment' : 'overflow policy dropped the telemetry of a log segment', {
     file: segment.name,
     removedPoints: result.removedPoints,
@@ -63,20 +67,14 @@ async function rewrite(context: OverflowContext, index: number, mode: Compaction
 }
 
 /** Rewrites segments, oldest first, until `bytesToFree` are free or nothing is left to remove. */
-export async function applyOverflowPolicy(context: OverflowContext, bytesToFree: number): Promise<OverflowOutcome> {
+export async function applyOverflowPolicy(context: OverflowContext, bytesToFree: number): Promise<void> {
   let freedBytes = 0;
-  let removedPoints = 0;
-  let rewrittenSegments = 0;
   const stages: CompactionMode[] = context.policy === 'thin-oldest' ? ['thin', 'drop-telemetry'] : ['drop-telemetry'];
   for (const mode of stages) {
     for (let index = 0; index < context.segments.length && freedBytes < bytesToFree; index++) {
       const segment = context.segments[index]!;
-      if (!context.eligible(segment) || segment.points === 0 || (mode === 'thin' && segment.thinned)) continue;
-      const outcome = await rewrite(context, index, mode);
-      freedBytes += outcome.freedBytes;
-      removedPoints += outcome.removedPoints;
-      if (outcome.removedPoints > 0) rewrittenSegments++;
+      if (!context.eligible(segment) || segment.damaged || segment.points === 0 || (mode === 'thin' && segment.thinned)) continue;
+      freedBytes += (await rewrite(context, index, mode)).freedBytes;
     }
   }
-  return { freedBytes, removedPoints, rewrittenSegments };
 }

@@ -1,11 +1,12 @@
 // The append side of the log: encodes each record straight into the pending batch (in the active
 // segment's tag dictionary) and rolls to a new segment when a record would take the active one
 // past segmentBytesMax or its dictionary is full. The batch is a list of chunks, one per segment
-// it touches; a commit takes them all and writes each with one write call.
+// it touches; a commit takes them all, each ended by a commit marker, and writes each with one
+// write call.
 import { isTagPath } from '../../common/point.ts';
 import { ByteSink } from './byte-sink.ts';
 import type { DurableLogLimits } from './log-limits.ts';
-import { dataRecordBytesBound, encodeData } from './record-codec.ts';
+import { commitMarkerBytesMax, dataRecordBytesBound, encodeCommit, encodeData } from './record-codec.ts';
 import { encodeHeader, formatVersion, segmentName } from './segment-header.ts';
 import { Segment } from './segment.ts';
 
@@ -92,9 +93,17 @@ export class PendingBatch {
     return true;
   }
 
-  /** Hands every pending chunk to a commit; appends after this go into new chunks. */
+  /** Hands every pending chunk to a commit, each ended by a commit marker; appends after this go into new chunks. */
   take(): PendingChunk[] {
     const chunks = this.#chunks;
+    for (const chunk of chunks) {
+      if (chunk.records === 0) continue; // a header alone needs no marker
+      const sink = chunk.sink;
+      sink.reserve(commitMarkerBytesMax);
+      const start = sink.length;
+      sink.length = encodeCommit(sink.buffer, start, chunk.lastSeq);
+      chunk.segment.noteCommit(chunk.position + start, chunk.position + sink.length);
+    }
     this.#chunks = [];
     this.#current = undefined;
     this.records = 0;

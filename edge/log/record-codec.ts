@@ -1,17 +1,21 @@
 // The binary record format of the durable log (docs in the header of segment-header.ts):
 //   record    := bodyLength:varint(1-2 bytes) body crc32:u32le   (crc over bodyLength + body)
 //   data body := flags tsDelta:zigzag-varint tagRef:varint [tagLength:varint tag] value [payloadLength:varint payload]
-//   lost body := flags seqCount:varint
-// flags: bits 0-1 kind (point, alarm, event, lost); data records: bits 2-3 quality, bits 4-6 value
-// type, bit 7 payload present; lost records: bits 2-3 reason. A data record's seq is the previous
-// record's last seq + 1; a lost record covers the next seqCount seqs. tsDelta is relative to the
-// previous data record of the segment; tagRef 0 defines the next dictionary id inline.
+//   lost body := flags seqCount:varint          commit body := flags lastSeq:varint
+// flags: bits 0-1 kind (point, alarm, event, control); data records: bits 2-3 quality, bits 4-6
+// value type, bit 7 payload present; control records: bits 2-3 say lost (0 overflow, 1 damaged)
+// or commit (2). A data record's seq is the previous record's last seq + 1; a lost record covers
+// the next seqCount seqs; a commit marker ends each commit's write with the seq it reached (so a
+// whole marker after a bad record proves the damage hit synced bytes, not a torn write). tsDelta
+// is relative to the previous data record of the segment; tagRef 0 defines the next dictionary id
+// inline.
 // Encoding writes into a caller-sized Buffer; decoding fills a reusable DecodedRecord, so the hot
 // paths allocate nothing per record.
 import { assert } from '../../common/assert.ts';
 import { crc32 } from './crc32.ts';
 
-export const kindCode = { point: 0, alarm: 1, event: 2, lost: 3 } as const;
+/** Kinds as decoded: 0-2 data, 3 a lost range, 4 a commit marker (on disk 3 and 4 share kind bits 3). */
+export const kindCode = { point: 0, alarm: 1, event: 2, lost: 3, commit: 4 } as const;
 export type KindCode = (typeof kindCode)[keyof typeof kindCode];
 export const kindNames = ['point', 'alarm', 'event'] as const;
 
@@ -28,6 +32,8 @@ export const recordBytesMin = 7;
 export const intMagnitudeMax = 2 ** 47;
 
 const payloadFlag = 0x80;
+const controlKind = 3;
+const commitSubtype = 2;
 
 export function writeVarint(buffer: Buffer, position: number, value: number): number {
   while (value >= 0x80) {
@@ -140,8 +146,17 @@ export function encodeData(
 /** Encodes a lost record covering the next `seqCount` seqs; returns the end. */
 export function encodeLost(buffer: Buffer, start: number, reason: LostReason, seqCount: number): number {
   assert(Number.isSafeInteger(seqCount) && seqCount > 0, `lost record of ${seqCount} seqs`);
-  buffer[start + 1] = kindCode.lost | (lostReasons.indexOf(reason) << 2);
+  buffer[start + 1] = controlKind | (lostReasons.indexOf(reason) << 2);
   return finish(buffer, start, writeVarint(buffer, start + 2, seqCount));
+}
+
+/** Bytes a commit marker takes at most. */
+export const commitMarkerBytesMax = 2 + 1 + 8 + 4;
+
+/** Encodes the marker that ends a commit's write, carrying the last seq it holds; returns the end. */
+export function encodeCommit(buffer: Buffer, start: number, lastSeq: number): number {
+  buffer[start + 1] = controlKind | (commitSubtype << 2);
+  return finish(buffer, start, writeVarint(buffer, start + 2, lastSeq));
 }
 
 /** Fields of one decoded record; positions index the buffer it was decoded from. */
@@ -164,6 +179,8 @@ export class DecodedRecord {
   payloadEnd = -1;
   lostCount = 0;
   lostReason: LostReason = 'overflow';
+  /** For a commit marker: the last seq of the commit. */
+  commitSeq = 0;
 }
 
 export const decodeStatus = { ok: 0, truncated: 1, corrupt: 2 } as const;
@@ -177,9 +194,10 @@ function readText(buffer: Uint8Array, position: number, end: number): number {
 
 /**
  * Decodes the record at `start`, reading no byte at or past `limit`. `truncated` means the bytes
- * end inside the record; `corrupt` means the checksum or the structure is wrong.
+ * end inside the record; `corrupt` means the checksum or the structure is wrong. With
+ * `numbers` false, number values are checked for length but not decoded (a recovery scan).
  */
-export function decodeRecord(buffer: Buffer, start: number, limit: number, out: DecodedRecord): DecodeStatus {
+export function decodeRecord(buffer: Buffer, start: number, limit: number, out: DecodedRecord, numbers = true): DecodeStatus {
   const bodyLength = readVarint(buffer, start, Math.min(limit, start + 2));
   if (bodyLength < 0) return limit - start < 2 && (limit === start || buffer[start]! >= 0x80) ? decodeStatus.truncated : decodeStatus.corrupt;
   if (bodyLength === 0) return decodeStatus.corrupt;
@@ -192,12 +210,17 @@ export function decodeRecord(buffer: Buffer, start: number, limit: number, out: 
   const kind = (flags & 3) as KindCode;
   out.kind = kind;
   let position = bodyStart + 1;
-  if (kind === kindCode.lost) {
-    const reason = (flags >>> 2) & 3;
+  if (kind === controlKind) {
+    const subtype = (flags >>> 2) & 3;
     const count = readVarint(buffer, position, bodyEnd);
-    if (flags >>> 4 !== 0 || reason >= lostReasons.length || count < 1 || varintEnd !== bodyEnd) return decodeStatus.corrupt;
-    out.lostCount = count;
-    out.lostReason = lostReasons[reason]!;
+    if (flags >>> 4 !== 0 || subtype > commitSubtype || count < 1 || varintEnd !== bodyEnd) return decodeStatus.corrupt;
+    if (subtype === commitSubtype) {
+      out.kind = kindCode.commit;
+      out.commitSeq = count;
+    } else {
+      out.lostCount = count;
+      out.lostReason = lostReasons[subtype]!;
+    }
     return decodeStatus.ok;
   }
   const quality = (flags >>> 2) & 3;
@@ -228,12 +251,12 @@ export function decodeRecord(buffer: Buffer, start: number, limit: number, out: 
     }
     case valueType.float32:
       if (position + 4 > bodyEnd) return decodeStatus.corrupt;
-      out.numberValue = buffer.readFloatLE(position);
+      if (numbers) out.numberValue = buffer.readFloatLE(position);
       position += 4;
       break;
     case valueType.float64:
       if (position + 8 > bodyEnd) return decodeStatus.corrupt;
-      out.numberValue = buffer.readDoubleLE(position);
+      if (numbers) out.numberValue = buffer.readDoubleLE(position);
       position += 8;
       break;
     case valueType.string: {

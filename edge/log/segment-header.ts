@@ -3,7 +3,8 @@
 //   header := magic "MWLG" | version:u8 | flags:u8 (bit 0: thinned) | gatewayIdLength:u8 | 0:u8
 //             | firstSeq:u64le | gatewayId (ASCII) | crc32:u32le over everything before it
 // A segment is named segment-<firstSeq, 20 digits>.mwlog, so names sort in sequence order and a
-// damaged header still tells which sequences the file held.
+// damaged header still tells which sequences the file held. Later format versions keep the header
+// layout up to its checksum, so a reader tells a newer format (refused) from damage (set aside).
 import { crc32 } from './crc32.ts';
 
 export const formatVersion = 1;
@@ -56,13 +57,15 @@ export type HeaderResult =
 export function decodeHeader(bytes: Buffer): HeaderResult {
   if (bytes.length < fixedBytes + 4) return { ok: false, problem: 'short' };
   if (!bytes.subarray(0, 4).equals(magic)) return { ok: false, problem: 'magic' };
-  // The magic and version bytes keep their place in every format version.
-  const version = bytes[4]!;
-  if (version !== formatVersion) return { ok: false, problem: 'version', version };
+  // Every format version keeps this layout up to the checksum, so a failed checksum is damage
+  // and a good one with another version is a newer format.
   const idLength = bytes[6]!;
   const end = fixedBytes + idLength;
-  if (idLength > gatewayIdBytesMax || bytes.length < end + 4) return { ok: false, problem: 'short' };
+  if (idLength > gatewayIdBytesMax) return { ok: false, problem: 'checksum' };
+  if (bytes.length < end + 4) return { ok: false, problem: 'short' };
   if (crc32(bytes, 0, end) !== bytes.readUInt32LE(end)) return { ok: false, problem: 'checksum' };
+  const version = bytes[4]!;
+  if (version !== formatVersion) return { ok: false, problem: 'version', version };
   const firstSeq = bytes.readBigUInt64LE(8);
   if (firstSeq > BigInt(Number.MAX_SAFE_INTEGER)) return { ok: false, problem: 'checksum' };
   return {

@@ -17,6 +17,8 @@ export class Segment {
   readonly firstSeq: number;
   readonly headerBytes: number;
   thinned: boolean;
+  /** Found damaged after the log opened: the overflow policy leaves it alone. */
+  damaged = false;
   /** Bytes known durable: header and whole records that were synced. */
   durableBytes = 0;
   /** Last seq whose record is durable; firstSeq - 1 while none is. */
@@ -78,6 +80,13 @@ export class Segment {
     this.appendedBytes = end;
   }
 
+  /** Notes a commit marker (it takes no seq). */
+  noteCommit(offset: number, end: number): void {
+    assert(offset === this.appendedBytes, 'records are noted in file order');
+    this.#indexIfDue(offset);
+    this.appendedBytes = end;
+  }
+
   /** Marks everything appended so far durable. */
   markDurable(): void {
     this.durableBytes = this.appendedBytes;
@@ -131,12 +140,18 @@ export function scanSegment(name: string, header: SegmentHeader, bytes: Buffer, 
   let offset = header.bytes;
   let stop: DecodeStatus = decodeStatus.ok;
   while (offset < bytes.length) {
-    const status = decodeRecord(bytes, offset, bytes.length, record);
+    const status = decodeRecord(bytes, offset, bytes.length, record, false);
     if (status !== decodeStatus.ok) {
       stop = status;
       break;
     }
-    if (record.kind === kindCode.lost) {
+    if (record.kind === kindCode.commit) {
+      if (record.commitSeq !== segment.lastSeq) {
+        stop = decodeStatus.corrupt; // a whole marker that disagrees with the records before it
+        break;
+      }
+      segment.noteCommit(offset, record.end);
+    } else if (record.kind === kindCode.lost) {
       segment.noteLost(offset, record.end, record.lostCount, record.lostReason);
     } else {
       let newTag: string | undefined;

@@ -34,9 +34,11 @@ export function diskProblem(error: unknown): DiskProblem {
   return code === 'ENOSPC' || code === 'EDQUOT' ? 'full' : 'failed';
 }
 
-/** True for errors a storage adapter raises (errno-style), as opposed to bugs. */
+/** True for the errno-style errors (ENOSPC, EIO, EROFS, ...) storage raises, as opposed to bugs
+ *  such as ERR_INVALID_ARG_TYPE or a failed assertion, which must not pass for a failing disk. */
 export function isStorageError(error: unknown): boolean {
-  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string' && error.name !== 'AssertionError';
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
 }
 
 /** A Node-style error, as adapters raise it. */
