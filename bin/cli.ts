@@ -28,7 +28,7 @@ export const subcommands: Readonly<Record<string, Subcommand>> = {
   hub: { summary: 'run a site hub: broker, DuckDB ingest, API and dashboard (hub --config FILE)', load: async () => (await import('../hub/cli.ts')).run },
   hil: { summary: 'hardware-in-the-loop rig: simulated plant (hil plant --config FILE)', load: async () => (await import('../hil/cli.ts')).run },
   central: { summary: 'run the central fleet platform', load: notBuiltYet('central', 'the central tier is planned in a later issue') },
-  rules: { summary: 'build and test AssemblyScript rules', load: notBuiltYet('rules', 'the rule engine issue') },
+  rules: { summary: 'build and test AssemblyScript rules (rules build DIR, rules test DIR)', load: async () => (await import('../rules/cli.ts')).run },
   keys: { summary: 'generate signing keys, create and rotate the trusted root', load: async () => (await import('../rules/keys-cli.ts')).run },
   bundle: { summary: 'pack, verify and inspect signed rule bundles', load: async () => (await import('../rules/bundle-cli.ts')).run },
   analytics: { summary: 'site and cross-site analytics', load: notBuiltYet('analytics', 'a later hub/central issue') },

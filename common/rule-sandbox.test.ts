@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { ruleLimitDefaults } from './rule-abi.ts';
+import { compileRule, RuleInstance } from './rule-instance.ts';
+import { prepareRuleModule } from './rule-sandbox.ts';
+import { assemble, assembleRule, ruleWat } from './rule-test-modules.ts';
+import { parseModule } from './rule-wasm.ts';
+import { webAssembly } from './rule-webassembly.ts';
+
+const limits = { memoryPagesMax: 16, moduleBytesMax: 1 << 20 };
+const passThrough = { inputs: ['m/in'], outputs: [{ name: 'm/out', safe: 0 }], tick: '(call $output (i32.const 0) (call $input (i32.const 0)))' };
+
+function codeOf(action: () => unknown): string | undefined {
+  try {
+    action();
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+  return undefined;
+}
+
+describe('rule sandbox at load', () => {
+  it('accepts a module that imports only the host ABI and returns it instrumented and valid', async () => {
+    const prepared = prepareRuleModule(await assembleRule(passThrough), limits);
+    expect(webAssembly.validate(prepared.bytes)).toBe(true);
+    const exports = parseModule(prepared.bytes).exports.map((entry) => entry.name);
+    expect(exports).toEqual(expect.arrayContaining(['tick', 'memory', 'mw_tick', 'mw_start', 'mw_status']));
+    expect(parseModule(prepared.bytes).start).toBeUndefined(); // no rule code runs at instantiation
+  });
+
+  it('refuses any other import: WASI, a clock, a random seed', async () => {
+    for (const extra of ['(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))', '(import "env" "seed" (func (result f64)))', '(import "env" "Date.now" (func (result f64)))']) {
+      const bytes = await assembleRule({ ...passThrough, extra });
+      expect(codeOf(() => prepareRuleModule(bytes, limits))).toBe('RULE_IMPORT_REFUSED');
+    }
+  });
+
+  it('refuses a memory without a maximum, or above the limit', async () => {
+    const noMax = await assemble('(module (memory 1) (export "memory" (memory 0)) (func $t) (export "tick" (func $t)))');
+    expect(codeOf(() => prepareRuleModule(noMax, limits))).toBe('RULE_MEMORY_REFUSED');
+    const big = await assembleRule({ ...passThrough, memory: '1 64' });
+    expect(codeOf(() => prepareRuleModule(big, limits))).toBe('RULE_MEMORY_REFUSED');
+    expect(() => prepareRuleModule(big, { ...limits, memoryPagesMax: 64 })).not.toThrow();
+  });
+
+  it('refuses a module above the size limit', async () => {
+    const bytes = await assembleRule(passThrough);
+    expect(codeOf(() => prepareRuleModule(bytes, { ...limits, moduleBytesMax: bytes.length - 1 }))).toBe('RULE_MODULE_TOO_LARGE');
+  });
+
+  it('refuses a module without a tick export, or with a tick that takes arguments', async () => {
+    const noTick = await assemble(ruleWat(passThrough).replace('(export "tick" (func $tick))', '(export "tock" (func $tick))'));
+    expect(codeOf(() => prepareRuleModule(noTick, limits))).toBe('RULE_EXPORT_MISSING');
+    const withArgument = await assemble(ruleWat({ ...passThrough, tick: '(param i32)' }));
+    expect(codeOf(() => prepareRuleModule(withArgument, limits))).toBe('RULE_EXPORT_MISSING');
+  });
+
+  it('refuses SIMD instructions and exports named like the host ones', async () => {
+    const simd = await assemble('(module (memory 1 1) (export "memory" (memory 0)) (func $t (drop (v128.const i32x4 0 0 0 0))) (export "tick" (func $t)))');
+    expect(codeOf(() => prepareRuleModule(simd, limits))).toBe('RULE_MODULE_INVALID');
+    const reserved = await assembleRule({ ...passThrough, extra: '(global $g (mut i32) (i32.const 0)) (export "mw_fuel" (global $g))' });
+    expect(codeOf(() => prepareRuleModule(reserved, limits))).toBe('RULE_MODULE_INVALID');
+  });
+
+  it('stops a start function that loops, with its fuel, and refuses the rule', async () => {
+    const looping = await assembleRule({ ...passThrough, start: '(loop $forever (br $forever))' });
+    const compiled = compileRule(looping, limits);
+    const startedMs = performance.now();
+    let error: unknown;
+    try {
+      new RuleInstance(compiled, 10, ruleLimitDefaults.startFuel);
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as { code: string }).code).toBe('RULE_START_FAILED');
+    expect((error as Error).message).toContain('RULE_FUEL_EXHAUSTED');
+    expect(performance.now() - startedMs).toBeLessThan(1000);
+  });
+
+  it('refuses a rule that declares after it started, or declares an invalid name', async () => {
+    const late = await assembleRule({ ...passThrough, tick: '(call $declare (i32.const 1) (i32.const 2048) (i32.const 8192) (i32.const 2) (i32.const 0) (i32.const 0) (f64.const 0) (f64.const 0) (f64.const 0) (i32.const 0))' });
+    const instance = new RuleInstance(compileRule(late, limits), 10, 1000);
+    let thrown: unknown;
+    try {
+      instance.tick(1000);
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as { code: string }).code).toBe('RULE_DECLARATION_INVALID');
+    const badName = await assembleRule({ ...passThrough, inputs: ['no-slash'] });
+    expect(codeOf(() => new RuleInstance(compileRule(badName, limits), 10, 1000))).toBe('RULE_DECLARATION_INVALID');
+  });
+});

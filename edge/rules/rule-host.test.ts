@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { compileRule, RuleInstance } from '../../common/rule-instance.ts';
+import { createRuleManifest } from '../../common/rule-manifest.ts';
+import { assembleRule, type WatRule } from '../../common/rule-test-modules.ts';
+import { AlarmProgram } from '../scan/alarms.ts';
+import { ScanCore } from '../scan/scan-core.ts';
+import { OutputPrinter, type TraceHeader } from '../scan/trace.ts';
+import type { LoadedRule } from './load-rules.ts';
+import { RuleCommands } from './rule-commands.ts';
+import { composePrograms, RuleHost, type RuleFaultEvent } from './rule-host.ts';
+import { deserializeRulePlan, planRules, serializeRulePlan, type PlanContext } from './rule-plan.ts';
+
+const deviceTags = [
+  { tag: 'line1/m/in', kind: 'number' as const, writable: false },
+  { tag: 'line1/m/out', kind: 'number' as const, writable: true },
+  { tag: 'line1/m/stop', kind: 'number' as const, writable: true },
+  { tag: 'line1/m/speed', kind: 'number' as const, writable: false },
+];
+const limits = { fuelPerTickMax: 1_000_000, memoryPagesMax: 16, startFuel: 1_000_000, quarantine: { faultsMax: 2, windowTicks: 100 } };
+
+function planContext(firstAlarmIndex = 0): PlanContext {
+  return {
+    area: 'line1',
+    tickMs: 10,
+    lookup: (name) => {
+      const index = deviceTags.findIndex((entry) => entry.tag === `line1/${name}`);
+      return index < 0 ? undefined : { index, writable: deviceTags[index]!.writable };
+    },
+    firstTagIndex: deviceTags.length,
+    firstAlarmIndex,
+    limits,
+  };
+}
+
+async function loaded(name: string, rule: WatRule, params: Record<string, number> = {}): Promise<LoadedRule> {
+  const wasm = await assembleRule(rule);
+  const declarations = new RuleInstance(compileRule(wasm), 10, 1_000_000).declarations;
+  return { source: `${name}.wasm`, wasm, params, manifest: createRuleManifest({ name, wasm, declarations, memoryPagesMax: 2, defaultFuelPerTick: 100_000, compiler: 'wat' }) };
+}
+
+const doubler: WatRule = { inputs: ['m/in'], outputs: [{ name: 'm/out', safe: 0 }], points: ['m/doubled'], tick: '(call $output (i32.const 0) (f64.mul (f64.const 2) (call $input (i32.const 0)))) (call $publish (i32.const 0) (f64.mul (f64.const 2) (call $input (i32.const 0))))' };
+const looper: WatRule = { inputs: ['m/in'], outputs: [{ name: 'm/stop', safe: 1 }], tick: '(loop $forever (br $forever))' };
+
+function scan(header: TraceHeader, program: ConstructorParameters<typeof ScanCore>[0]['program']) {
+  const lines: string[] = [];
+  const core = new ScanCore({ tagCount: header.tags.length, program, outputs: new OutputPrinter(header, (line) => lines.push(line)), publishInputs: false });
+  return {
+    lines,
+    tick(tick: number, input?: number): void {
+      core.begin(tick, 1000 + tick * 10);
+      if (input !== undefined) core.input(0, input, 0, 1000 + tick * 10);
+      core.run();
+    },
+  };
+}
+
+describe('gateway rule host', () => {
+  it('traps an endless loop by fuel while another rule still produces its output in the same tick', async () => {
+    const { plan, tags } = planRules([await loaded('looper', looper), await loaded('doubler', doubler)], planContext());
+    const faults: RuleFaultEvent[] = [];
+    const host = new RuleHost(plan, { onFault: (event) => faults.push(event) });
+    const header: TraceHeader = { version: 1, gateway: 'g', tickMs: 10, publishInputs: false, tags: [...deviceTags, ...tags], alarms: [] };
+    const core = scan(header, host);
+    const startedMs = performance.now();
+    core.tick(0, 21);
+    expect(performance.now() - startedMs).toBeLessThan(100);
+    expect(core.lines).toEqual(['tick 0 write line1/m/stop 1', 'tick 0 write line1/m/out 42', 'tick 0 point line1/m/doubled 42 good 1000']);
+    expect(faults).toEqual([{ rule: 'looper', code: 'RULE_FUEL_EXHAUSTED', message: 'the tick ran out of fuel', tick: 0, quarantined: false }]);
+  });
+
+  it('quarantines a rule that keeps faulting, keeps the others running, and runs it again once released', async () => {
+    const { plan, tags } = planRules([await loaded('looper', looper), await loaded('doubler', doubler)], planContext());
+    const faults: RuleFaultEvent[] = [];
+    const host = new RuleHost(plan, { onFault: (event) => faults.push(event) });
+    const commands = new RuleCommands(RuleCommands.allocate());
+    const core = scan({ version: 1, gateway: 'g', tickMs: 10, publishInputs: false, tags: [...deviceTags, ...tags], alarms: [] }, host);
+    for (let tick = 0; tick < 5; tick++) core.tick(tick, tick);
+    expect(faults.map((event) => `${event.tick} ${event.code} ${event.quarantined}`)).toEqual(['0 RULE_FUEL_EXHAUSTED false', '1 RULE_FUEL_EXHAUSTED true']);
+    expect(host.stats().map((rule) => [rule.name, rule.quarantined])).toEqual([['looper', true], ['doubler', false]]);
+    expect(core.lines.filter((line) => line.includes('write line1/m/out')).length).toBe(5); // the doubler ran every tick
+    expect(commands.release(0)).toBe(true);
+    expect(commands.apply(host)).toBe(1);
+    core.tick(5, 5);
+    expect(faults.length).toBe(3);
+  });
+
+  it('numbers rule alarms after the built-in ones and publishes their state tags', async () => {
+    const alarming: WatRule = { inputs: ['m/in'], alarms: ['high'], tick: '(call $raise (i32.const 0) (f64.gt (call $input (i32.const 0)) (f64.const 10)) (call $input (i32.const 0)))' };
+    const builtIn = [{ id: 'speed-low', tagIndex: 3, direction: 'below' as const, limit: -1, hysteresis: 0, onDelayTicks: 0, severity: 2, actions: [], stateTagIndex: 0 }];
+    const { plan, tags, alarms } = planRules([await loaded('alarming', alarming)], planContext(builtIn.length));
+    expect(alarms).toEqual([{ id: 'alarming/high', rule: 'alarming', severity: 3, message: 'high message' }]);
+    expect(tags).toEqual([{ tag: 'line1/alarms/alarming/high', kind: 'boolean', aged: false }]);
+    const header: TraceHeader = { version: 1, gateway: 'g', tickMs: 10, publishInputs: false, tags: [...deviceTags, ...tags], alarms: builtIn };
+    const core = scan(header, composePrograms(new AlarmProgram(builtIn), new RuleHost(plan)));
+    core.tick(0, 5);
+    core.tick(1, 12);
+    core.tick(2, 3);
+    expect(core.lines).toEqual(['tick 1 alarm #1 raise 12 severity=3', 'tick 1 point line1/alarms/alarming/high true good 1010', 'tick 2 alarm #1 clear 3 severity=3', 'tick 2 point line1/alarms/alarming/high false good 1020']);
+  });
+});
+
+describe('rule plans in trace headers', () => {
+  it('survive JSON, so a replay runs the same rules on the same tags', async () => {
+    const { plan } = planRules([await loaded('doubler', doubler)], planContext());
+    const restored = deserializeRulePlan(JSON.parse(JSON.stringify(serializeRulePlan(plan))));
+    expect(restored).toEqual(plan);
+    expect(() => new RuleHost(restored)).not.toThrow();
+  });
+});
+
+describe('binding rules to the gateway tag map', () => {
+  const refusal = async (rule: WatRule, context: Partial<PlanContext> = {}, params: Record<string, number> = {}, second?: WatRule): Promise<string> => {
+    const rules = [await loaded('r', rule, params), ...(second === undefined ? [] : [await loaded('s', second)])];
+    try {
+      planRules(rules, { ...planContext(), ...context });
+    } catch (error) {
+      return `${(error as { code: string }).code}: ${(error as Error).message}`;
+    }
+    return 'accepted';
+  };
+
+  it('refuses unknown tags, tags that are not writable, and a tag two rules write', async () => {
+    expect(await refusal({ inputs: ['m/nope'], tick: '' })).toBe("RULE_BINDING_REFUSED: rule r (r.wasm): input 'm/nope' is not a tag of any device on this gateway");
+    expect(await refusal({ outputs: [{ name: 'm/speed', safe: 0 }], tick: '' })).toBe("RULE_BINDING_REFUSED: rule r (r.wasm): output 'm/speed' is not writable in its device profile");
+    expect(await refusal({ outputs: [{ name: 'm/out', safe: 0 }], tick: '' }, {}, {}, { outputs: [{ name: 'm/out', safe: 0 }], tick: '' })).toBe("RULE_BINDING_REFUSED: rule s (s.wasm): output 'm/out' is already written by rule r");
+    expect(await refusal({ points: ['m/speed'], tick: '' })).toBe("RULE_BINDING_REFUSED: rule r (r.wasm): point 'm/speed' has the name of a device tag");
+  });
+
+  it('refuses a rule that asks for more fuel or memory than the gateway allows', async () => {
+    expect(await refusal({ fuelPerTick: 5_000_000, tick: '' })).toBe("RULE_LIMIT_REFUSED: rule r (r.wasm): asks for 5000000 fuel per tick, above this gateway's 1000000");
+    expect(await refusal({ tick: '' }, { limits: { ...limits, memoryPagesMax: 1 } })).toBe("RULE_LIMIT_REFUSED: rule r (r.wasm): asks for 2 memory pages, above this gateway's 1");
+  });
+
+  it('refuses parameters the rule does not declare', async () => {
+    expect(await refusal({ tick: '' }, {}, { limit: 3 })).toBe("RULE_PARAM_INVALID: rule r (r.wasm): has no parameter 'limit' (it declares: none)");
+  });
+});
