@@ -4,11 +4,11 @@ import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { bundleLimitsDefault, openBundle, packBundle, readBundleParts, type OpenOptions, type PackModule } from '../common/bundle.ts';
 import { parseCommand, usageError } from '../common/cli.ts';
-import { systemClock } from '../common/clock.ts';
 import { exitCode, isMillwrightError } from '../common/errors.ts';
 import { canonicalJson, sha256Hex } from '../common/trust-canonical-json.ts';
 import { expiryFrom, parseTimestampOrUndefined, readFileOrFail, readJsonFile, readPrivateKeyFile, readRootFile } from '../common/trust-files.ts';
 import { applyRootChain } from '../common/trust.ts';
+import { list, required, wholeSecondsNowMs } from './cli-args.ts';
 
 const packSpec = {
   name: 'millwright bundle pack',
@@ -270,16 +270,3 @@ function integer(text: string, option: string, command: string, min = 1): number
   return value;
 }
 
-function required(value: string | undefined, what: string, command: string): string {
-  if (value === undefined || value === '') throw usageError(`${command}: ${what} is required\nrun '${command} --help' for usage`);
-  return value;
-}
-
-function list(text: string): string[] {
-  return text.split(',').map((item) => item.trim()).filter((item) => item !== '');
-}
-
-/** Now, to the whole second: times in roots and manifests read like 2026-01-01T00:00:00Z. */
-function wholeSecondsNowMs(): number {
-  return Math.floor(systemClock.nowMs() / 1000) * 1000;
-}

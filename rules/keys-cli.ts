@@ -4,11 +4,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommand, usageError } from '../common/cli.ts';
-import { systemClock } from '../common/clock.ts';
 import { exitCode, isMillwrightError } from '../common/errors.ts';
 import { expiryFrom, readFileOrFail, readPrivateKeyFile, readRootFile, writePrivateKeyFile, writeTextFile } from '../common/trust-files.ts';
 import { generateKeyPair } from '../common/trust-keys.ts';
 import { buildRootDocument, roleNames, rotateRoot, signEnvelope, trustRoot, type RoleKeysInput, type RoleName, type RootDocument } from '../common/trust.ts';
+import { list, required, wholeSecondsNowMs } from './cli-args.ts';
 
 const rolesHelp = `roles: ${roleNames.join(', ')}`;
 
@@ -174,16 +174,3 @@ function requireRole(text: string | undefined, command: string, context = '--rol
   return role;
 }
 
-function required(value: string | undefined, what: string, command: string): string {
-  if (value === undefined || value === '') throw usageError(`${command}: ${what} is required\nrun '${command} --help' for usage`);
-  return value;
-}
-
-function list(text: string): string[] {
-  return text.split(',').map((item) => item.trim()).filter((item) => item !== '');
-}
-
-/** Now, to the whole second: times in roots and manifests read like 2026-01-01T00:00:00Z. */
-function wholeSecondsNowMs(): number {
-  return Math.floor(systemClock.nowMs() / 1000) * 1000;
-}
