@@ -12,3 +12,13 @@ export function assert(condition: unknown, message = 'assertion failed'): assert
 export function unreachable(value: never, message = 'unreachable'): never {
   throw new AssertionError(`${message}: ${String(value)}`);
 }
+
+/** For tests: the stable code of the error an action throws, or undefined when it does not throw. */
+export function thrownCode(action: () => unknown): string | undefined {
+  try {
+    action();
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+  return undefined;
+}

@@ -3,6 +3,7 @@ import { bundleLimitsDefault, type ModuleValidator } from './bundle.ts';
 import { compileRule, createRuleManifest, RuleInstance, validateRuleModule } from './rule-runtime.ts';
 import { sha256Hex } from './rule-manifest.ts';
 import { assembleRule, type WatRule } from './rule-test-modules.ts';
+import { thrownCode } from './assert.ts';
 
 const rule: WatRule = { inputs: ['m/in'], outputs: [{ name: 'm/out', safe: 0 }], tick: '(call $output (i32.const 0) (call $input (i32.const 0)))' };
 
@@ -14,14 +15,7 @@ async function bundled(source: WatRule, declaredBy: WatRule = source) {
   return { name: 'copy', wasm, sha256: sha256Hex(wasm), ruleManifest, limits: { fuelPerTick: 50_000, memoryPagesMax: 2 } };
 }
 
-function codeOf(action: () => unknown): string | undefined {
-  try {
-    action();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
+const codeOf = thrownCode;
 
 describe('validating a bundled rule before install', () => {
   it("is common/bundle.ts's module validator, and accepts a module that matches its manifest", async () => {

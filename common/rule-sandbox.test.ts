@@ -5,18 +5,12 @@ import { prepareRuleModule } from './rule-sandbox.ts';
 import { assemble, assembleRule, ruleWat } from './rule-test-modules.ts';
 import { parseModule } from './rule-wasm.ts';
 import { webAssembly } from './rule-webassembly.ts';
+import { thrownCode } from './assert.ts';
 
 const limits = { memoryPagesMax: 16, moduleBytesMax: 1 << 20 };
 const passThrough = { inputs: ['m/in'], outputs: [{ name: 'm/out', safe: 0 }], tick: '(call $output (i32.const 0) (call $input (i32.const 0)))' };
 
-function codeOf(action: () => unknown): string | undefined {
-  try {
-    action();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
+const codeOf = thrownCode;
 
 describe('rule sandbox at load', () => {
   it('accepts a module that imports only the host ABI and returns it instrumented and valid', async () => {

@@ -8,6 +8,7 @@ import { checkModuleHash, manifestDeclarations, parseRuleManifest } from '../com
 import { RuleSupervisor } from '../common/rule-supervisor.ts';
 import { buildRule, writeBuiltRule, type BuiltRule } from './build.ts';
 import { compileCached } from './compile-cache.ts';
+import { thrownCode } from '../common/assert.ts';
 
 const source = fileURLToPath(new URL('./examples/over-temperature.ts', import.meta.url));
 let built: BuiltRule;
@@ -16,14 +17,7 @@ beforeAll(async () => {
   built = await buildRule(source, { compile: compileCached });
 }, 120_000);
 
-function codeOf(action: () => unknown): string | undefined {
-  try {
-    action();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
+const codeOf = thrownCode;
 
 describe('rule manifests', () => {
   it('are extracted from what the module declares when its start function runs', () => {
