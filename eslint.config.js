@@ -5,24 +5,31 @@ import tseslint from 'typescript-eslint';
 
 const components = ['edge', 'rules', 'hub', 'central', 'hil'];
 
+// Relative import paths are matched as written, so the patterns are built per folder depth: from
+// edge/scan/x.ts, '../rules/…' is edge's own rules/ folder and '../../rules/…' the rules component.
+const depthsMax = 6;
+
 function boundaryRules(component) {
   const others = components.filter((name) => name !== component);
-  return {
-    files: [`${component}/**/*.ts`],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: others.flatMap((other) => [
-            {
-              group: [`**/${other}/*`, `**/${other}`, `../${other}/**`],
-              message: `${component}/ may import common/ but not ${other}/: components meet only through the wire contracts in common/.`,
-            },
-          ]).concat([{ group: ['**/ui/*', '**/ui'], message: `${component}/ may not import ui/ code; ui/ talks to servers over HTTP.` }]),
-        },
-      ],
-    },
-  };
+  return Array.from({ length: depthsMax + 1 }, (_, depth) => {
+    const up = '../'.repeat(depth + 1);
+    return {
+      files: [`${component}/${'*/'.repeat(depth)}*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: others
+              .map((other) => ({
+                group: [`${up}${other}/**`, `${up}${other}`],
+                message: `${component}/ may import common/ but not ${other}/: components meet only through the wire contracts in common/.`,
+              }))
+              .concat([{ group: [`${up}ui/**`, `${up}ui`], message: `${component}/ may not import ui/ code; ui/ talks to servers over HTTP.` }]),
+          },
+        ],
+      },
+    };
+  });
 }
 
 export default tseslint.config(
@@ -46,7 +53,7 @@ export default tseslint.config(
       ],
     },
   },
-  ...components.map(boundaryRules),
+  ...components.flatMap(boundaryRules),
   {
     files: ['ui/**/*.ts'],
     rules: {

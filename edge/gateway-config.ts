@@ -1,6 +1,7 @@
 // The gateway's configuration: identity, scan tick, uplink and devices. One JSON Schema validates
 // the YAML file (through common/config.ts) and the interface below is what the code reads.
 import { idPatternSource } from '../common/ids.ts';
+import { rulesConfigSchema, type RulesConfig } from './rules/rule-config.ts';
 import type { ModbusRtuDeviceConfig } from './drivers/modbus-rtu-config.ts';
 import { modbusRtuDeviceSchema } from './drivers/modbus-rtu-config.ts';
 import type { OpcUaDeviceConfig } from './drivers/opcua-config.ts';
@@ -66,11 +67,15 @@ export interface GatewayConfig {
     readonly spinUs: number;
     /** Nice value of the scan thread (-20..19); raising priority needs root or CAP_SYS_NICE. */
     readonly threadNice: number;
+    /** SCHED_FIFO priority of the scan thread (1..99), 0 = off; needs root or CAP_SYS_NICE (ADR 0006). */
+    readonly realtimePriority: number;
     /** A tag not refreshed by its driver for this long turns uncertain, then bad. */
     readonly staleUncertainMs: number;
     readonly staleBadMs: number;
   };
   readonly alarms: readonly AlarmConfig[];
+  /** Compiled AssemblyScript rules run in the scan after the built-in alarms (docs/rules.md). */
+  readonly rules: RulesConfig;
   /** The durable store-and-forward log under dataDir/log. */
   readonly log: {
     readonly budgetBytes: number;
@@ -124,6 +129,7 @@ export const gatewayConfigSchema = {
         seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, default: 1 },
         spinUs: { type: 'integer', minimum: 0, maximum: 5000, default: 300 },
         threadNice: { type: 'integer', minimum: -20, maximum: 19, default: -10 },
+        realtimePriority: { type: 'integer', minimum: 0, maximum: 99, default: 40 },
         staleUncertainMs: { type: 'integer', minimum: 1, maximum: 86_400_000, default: 2000 },
         staleBadMs: { type: 'integer', minimum: 1, maximum: 86_400_000, default: 10_000 },
       },
@@ -163,6 +169,7 @@ export const gatewayConfigSchema = {
         },
       },
     },
+    rules: rulesConfigSchema,
     log: {
       type: 'object',
       additionalProperties: false,

@@ -13,12 +13,13 @@ import { alarmStateTag, resolveAlarms } from './alarm-config.ts';
 import { DevicePoller } from './device-poller.ts';
 import type { Driver, TagSink } from './drivers/driver.ts';
 import { createDrivers } from './drivers/create-drivers.ts';
-import { startGatewayApi, type GatewayApi } from './gateway-api.ts';
+import { startGatewayApi, type ApiReply, type GatewayApi } from './gateway-api.ts';
 import type { GatewayConfig } from './gateway-config.ts';
 import { DurableLog } from './log/durable-log.ts';
 import { FsStorage } from './log/fs-storage.ts';
 import { Forwarder } from './forwarder.ts';
 import { legacySequenceFloor } from './sequence-store.ts';
+import { GatewayRules } from './rules/gateway-rules.ts';
 import { ScanHost } from './scan/scan-host.ts';
 import type { TraceHeader } from './scan/trace.ts';
 import { MqttClient } from '../common/mqtt/mqtt-client.ts';
@@ -73,6 +74,23 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
   }
   const alarms = resolveAlarms(config.alarms, { lookup: (name) => byDeviceTag.get(name) }, (alarmId) => stateTags.get(alarmId)!, config.scan.tickMs);
   const dataDir = resolveFrom(configDir, config.dataDir);
+  // Records the rules report before the log is open (an installed bundle swapped in at boot) wait here.
+  const earlyRecords: { points: Point[]; kind: 'alarm' | 'event'; payload: string }[] = [];
+  let recordSink: (points: Point[], kind: 'alarm' | 'event', payload: string) => void = (points, kind, payload) => earlyRecords.push({ points, kind, payload });
+  const rules = new GatewayRules(config.rules, {
+    gatewayId: id,
+    area,
+    tickMs: config.scan.tickMs,
+    configDir,
+    dataDir,
+    baseTags: tags,
+    builtinAlarms: alarms.length,
+    lookup: (name) => byDeviceTag.get(name),
+    clock,
+    logger: logger.child('rules'),
+    record: (points, kind, payload) => recordSink(points, kind, payload),
+  });
+  const initialRules = rules.initial;
   const header: TraceHeader = {
     version: 1,
     gateway: id,
@@ -80,8 +98,10 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
     publishInputs: true,
     staleUncertainMs: config.scan.staleUncertainMs,
     staleBadMs: config.scan.staleBadMs,
-    tags,
+    tags: initialRules.tags,
+    tagCapacity: initialRules.tagCapacity,
     alarms,
+    ...(initialRules.rules !== undefined && { rules: initialRules.rules, ruleAlarms: initialRules.ruleAlarms }),
   };
 
   const stateMessage = (state: StateMessage['state']): Buffer => Buffer.from(JSON.stringify({ v: 1, state, ts: clock.nowMs() } satisfies StateMessage));
@@ -127,6 +147,8 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
     logger: logger.child('forwarder'),
     limits: { batchRecordsMax: config.uplink.batchPointsMax, backlogRecordsPerSecond: config.uplink.backlogPointsPerSecond, ackTimeoutMs: config.uplink.ackTimeoutMs },
   });
+  recordSink = (points, kind, payload) => forwarder.accept(points, kind, payload);
+  for (const early of earlyRecords.splice(0)) recordSink(early.points, early.kind, early.payload);
   client.onEvent((event) => {
     if (event.type === 'connected') forwarder.onConnected();
   });
@@ -148,6 +170,8 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
     tickMs: config.scan.tickMs,
     spinUs: config.scan.spinUs,
     threadNice: config.scan.threadNice,
+    realtimePriority: config.scan.realtimePriority,
+    logger: logger.child('scan'),
     ...(recording !== undefined && { onTrace: (chunk: Uint8Array) => recording.write(chunk) }),
     onPoints: (points) => forwarder.accept(points),
     onWrite: (tagIndex, value) => {
@@ -159,7 +183,17 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
         logger.rateLimited(`write:${tagIndex}`, 5000, 'error', `local action write to ${tags[tagIndex]!.tag} failed: ${(error as Error).message}`);
       });
     },
+    onRuleFault: (event) => rules.onFault(event),
+    onRulesSwapped: (generation, tick, swapMs) => rules.onSwapped(generation, tick, swapMs),
+    onRulesRefused: (generation, code, message) => rules.onRefused(generation, code, message),
     onAlarm: (transition) => {
+      const ruleAlarm = rules.alarmOf(transition);
+      if (ruleAlarm !== undefined) {
+        const record = { tag: ruleAlarm.stateTag, ts: clock.nowMs(), value: transition.active, quality: 'good' as const };
+        forwarder.accept([record], 'alarm', JSON.stringify({ severity: severityNames[ruleAlarm.severity] ?? ruleAlarm.severity, value: transition.value, message: ruleAlarm.message }));
+        logger.warn(`alarm ${ruleAlarm.id} ${transition.active ? 'raised' : 'cleared'}`, { value: transition.value, severity: severityNames[ruleAlarm.severity], message: ruleAlarm.message });
+        return;
+      }
       const alarm = config.alarms[transition.alarmIndex];
       if (alarm !== undefined) {
         const record = { tag: alarmStateTag(area, alarm.id), ts: clock.nowMs(), value: transition.active, quality: 'good' as const };
@@ -168,6 +202,7 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
       logger.warn(`alarm ${alarm?.id} ${transition.active ? 'raised' : 'cleared'}`, { tag: alarm?.tag, value: transition.value, severity: alarm?.severity, message: alarm?.message });
     },
   });
+  rules.attach(scan);
   const pollers = drivers.map((driver, driverIndex) => {
     const offset = offsets[driverIndex]!;
     const sink: TagSink = {
@@ -183,11 +218,12 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
     forwarder: forwarder.stats(),
     log: log.stats(),
     uplink: client.stats(),
+    rules: rules.stats(),
     localWritesFailed: writesFailed,
     devices: Object.fromEntries(drivers.map((driver) => [driver.deviceId, driver.health()])),
   });
   let api: GatewayApi | undefined;
-  if (config.api !== undefined) api = await startGatewayApi(config.api, stats);
+  if (config.api !== undefined) api = await startGatewayApi(config.api, stats, (path, body) => operatorAction(rules, scan, path, body));
 
   client.start();
   client.subscribe(topics.ack(site, id), 1);
@@ -206,7 +242,7 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
   // and shows it like any machine's values, with no second channel.
   const healthTimer = setInterval(() => forwarder.accept(healthPoints(`${area}/_gateway`, clock.nowMs(), scan.stats(), forwarder.stats().refused, client.state === 'connected', drivers)), config.uplink.healthIntervalMs);
   healthTimer.unref();
-  logger.info('started', { devices: drivers.length, tags: tags.length, alarms: alarms.length, tickMs: config.scan.tickMs, nextSeq: log.stats().nextSeq, api: api?.url });
+  logger.info('started', { devices: drivers.length, tags: header.tags.length, alarms: alarms.length, rules: initialRules.rules?.rules.length ?? 0, tickMs: config.scan.tickMs, nextSeq: log.stats().nextSeq, api: api?.url });
 
   let closing: Promise<void> | undefined;
   return {
@@ -217,6 +253,7 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
       closing ??= (async () => {
         clearInterval(statsTimer);
         clearInterval(healthTimer);
+        rules.close();
         await Promise.all(pollers.map((poller) => poller.stop()));
         await scan.stop();
         clearInterval(flushTimer);
@@ -233,6 +270,29 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
       return closing;
     },
   };
+}
+
+const severityNames: Readonly<Record<number, string>> = { 1: 'low', 2: 'medium', 3: 'high', 4: 'critical' };
+
+/** POST routes of the local API: install a bundle, release a quarantined rule, acknowledge a rule alarm. */
+function operatorAction(rules: GatewayRules, scan: ScanHost, path: string, body: Buffer): ApiReply | undefined {
+  if (path === '/api/bundles') {
+    const result = rules.install(new Uint8Array(body.buffer, body.byteOffset, body.length));
+    return result.ok ? { status: 202, body: { staged: result.bundle } } : { status: result.error.code === 'EDGE_BUNDLE_BUSY' ? 409 : 422, body: { code: result.error.code, message: result.error.message } };
+  }
+  const release = /^\/api\/rules\/([^/]+)\/release$/.exec(path);
+  const acknowledge = /^\/api\/rules\/([^/]+)\/alarms\/([^/]+)\/acknowledge$/.exec(path);
+  if (release === null && acknowledge === null) return undefined;
+  const rule = decodeURIComponent((release ?? acknowledge)![1]!);
+  const ruleIndex = rules.ruleIndex(rule);
+  if (ruleIndex < 0) return { status: 404, body: { code: 'EDGE_RULE_UNKNOWN', message: `no rule ${rule} runs on this gateway` } };
+  if (release !== null) {
+    return scan.ruleCommands.release(ruleIndex) ? { status: 202, body: { released: rule } } : { status: 503, body: { code: 'EDGE_RULE_COMMANDS_FULL', message: 'too many commands queued; try again' } };
+  }
+  const alarm = decodeURIComponent(acknowledge![2]!);
+  const alarmIndex = rules.alarmIndex(rule, alarm);
+  if (alarmIndex < 0) return { status: 404, body: { code: 'EDGE_RULE_ALARM_UNKNOWN', message: `rule ${rule} has no alarm ${alarm}` } };
+  return scan.ruleCommands.acknowledge(ruleIndex, alarmIndex) ? { status: 202, body: { acknowledged: `${rule}/${alarm}` } } : { status: 503, body: { code: 'EDGE_RULE_COMMANDS_FULL', message: 'too many commands queued; try again' } };
 }
 
 function healthPoints(prefix: string, ts: number, timing: ReturnType<ScanHost['stats']>, pointsDropped: number, uplinkConnected: boolean, drivers: readonly Driver[]): Point[] {

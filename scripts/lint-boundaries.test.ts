@@ -26,6 +26,13 @@ describe('component import boundaries', () => {
     }
   });
 
+  it("tells a component's own folder from another component of the same name", async () => {
+    expect(await restrictedImports('edge/scan/example.ts', "import { x } from '../rules/thing.ts';\nexport const y = x;\n")).toEqual([]);
+    expect(await restrictedImports('edge/example.ts', "import { x } from './rules/thing.ts';\nexport const y = x;\n")).toEqual([]);
+    expect(await restrictedImports('edge/scan/example.ts', "import { x } from '../../rules/thing.ts';\nexport const y = x;\n")).toHaveLength(1);
+    expect(await restrictedImports('edge/example.ts', "import { x } from '../rules/thing.ts';\nexport const y = x;\n")).toHaveLength(1);
+  });
+
   it('lets a component import common/', async () => {
     expect(await restrictedImports('hub/example.ts', "import { assert } from '../common/assert.ts';\nexport const x = assert;\n")).toEqual([]);
   });

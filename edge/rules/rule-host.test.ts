@@ -89,13 +89,13 @@ describe('gateway rule host', () => {
     const builtIn = [{ id: 'speed-low', tagIndex: 3, direction: 'below' as const, limit: -1, hysteresis: 0, onDelayTicks: 0, severity: 2, actions: [], stateTagIndex: 0 }];
     const { plan, tags, alarms } = planRules([await loaded('alarming', alarming)], planContext(builtIn.length));
     expect(alarms).toEqual([{ id: 'alarming/high', rule: 'alarming', severity: 3, message: 'high message' }]);
-    expect(tags).toEqual([{ tag: 'line1/alarms/alarming/high', kind: 'boolean', aged: false }]);
+    expect(tags).toEqual([{ tag: 'line1/_alarms/alarming/high', kind: 'boolean', aged: false }]);
     const header: TraceHeader = { version: 1, gateway: 'g', tickMs: 10, publishInputs: false, tags: [...deviceTags, ...tags], alarms: builtIn };
     const core = scan(header, composePrograms(new AlarmProgram(builtIn), new RuleHost(plan)));
     core.tick(0, 5);
     core.tick(1, 12);
     core.tick(2, 3);
-    expect(core.lines).toEqual(['tick 1 alarm #1 raise 12 severity=3', 'tick 1 point line1/alarms/alarming/high true good 1010', 'tick 2 alarm #1 clear 3 severity=3', 'tick 2 point line1/alarms/alarming/high false good 1020']);
+    expect(core.lines).toEqual(['tick 1 alarm #1 raise 12 severity=3', 'tick 1 point line1/_alarms/alarming/high true good 1010', 'tick 2 alarm #1 clear 3 severity=3', 'tick 2 point line1/_alarms/alarming/high false good 1020']);
   });
 });
 

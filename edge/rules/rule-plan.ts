@@ -3,13 +3,14 @@
 // writes a tag another rule writes, or asks for more fuel or memory than the gateway allows is
 // refused with the rule and the name in the message. Derived points become new tags
 // `{area}/{name}`; each alarm gets an id `{rule}/{alarm}` after the built-in alarms and a state
-// tag `{area}/alarms/{rule}/{alarm}`. The plan is plain data (module bytes included), so it can
+// tag `{area}/_alarms/{rule}/{alarm}` beside the built-in alarms'. The plan is plain data (module bytes included), so it can
 // be handed to the scan worker and written into a trace header for replay.
 import { MillwrightError, type ErrorSpec } from '../../common/errors.ts';
 import { severityCodes } from '../../common/rule-abi.ts';
 import { ruleErrors } from '../../common/rule-errors.ts';
 import type { QuarantinePolicy } from '../../common/rule-faults.ts';
 import type { RuleManifest } from '../../common/rule-manifest.ts';
+import { alarmStateTag } from '../alarm-config.ts';
 import type { LoadedRule } from './load-rules.ts';
 import type { RulesConfig } from './rule-config.ts';
 
@@ -97,7 +98,7 @@ export function planRules(rules: readonly LoadedRule[], context: PlanContext): P
       return newTag(`${context.area}/${point.name}`, 'number');
     });
     const alarmIndices = manifest.alarms.map((alarm) => context.firstAlarmIndex + alarms.push({ id: `${manifest.name}/${alarm.name}`, rule: manifest.name, severity: severityCodes[alarm.severity], message: alarm.message }) - 1);
-    const alarmStateTags = manifest.alarms.map((alarm) => newTag(`${context.area}/alarms/${manifest.name}/${alarm.name}`, 'boolean'));
+    const alarmStateTags = manifest.alarms.map((alarm) => newTag(alarmStateTag(context.area, `${manifest.name}/${alarm.name}`), 'boolean'));
     return { name: manifest.name, wasm: rule.wasm, manifest, params: rule.params, inputTags, outputTags, pointTags, alarmIndices, alarmStateTags };
   });
   const { fuelPerTickMax: _fuel, ...limits } = context.limits;

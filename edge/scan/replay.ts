@@ -1,7 +1,10 @@
 // Replays a scan trace through a fresh scan core and returns what it printed, beside what the
-// live run recorded. Equal lists mean the run was a pure function of its recorded inputs.
-import { AlarmProgram } from './alarms.ts';
+// live run recorded. Equal lists mean the run was a pure function of its recorded inputs: the
+// built-in alarms and the compiled rules of the header run again, and a recorded rule swap swaps
+// the same rules in before the same tick.
+import { RuleHost } from '../rules/rule-host.ts';
 import { notAgedOf, ScanCore } from './scan-core.ts';
+import { applyRecordedSwap, buildScanProgram } from './scan-program.ts';
 import { OutputPrinter, readTraceHeader, traceRecords, type TraceHeader } from './trace.ts';
 
 export interface ReplayResult {
@@ -15,16 +18,19 @@ export function replayTrace(bytes: Buffer): ReplayResult {
   const { header, bodyOffset } = readTraceHeader(bytes);
   const replayed: string[] = [];
   const recorded: string[] = [];
+  const { program, rules } = buildScanProgram(header);
+  const printer = new OutputPrinter(header, (line) => replayed.push(line));
   const core = new ScanCore({
-    tagCount: header.tags.length,
-    program: new AlarmProgram(header.alarms),
-    outputs: new OutputPrinter(header, (line) => replayed.push(line)),
+    tagCount: header.tagCapacity ?? header.tags.length,
+    program,
+    outputs: printer,
     publishInputs: header.publishInputs,
     ...(header.staleUncertainMs !== undefined && { staleUncertainMs: header.staleUncertainMs }),
     ...(header.staleBadMs !== undefined && { staleBadMs: header.staleBadMs }),
     notAged: notAgedOf(header),
   });
   const recordedPrinter = new OutputPrinter(header, (line) => recorded.push(line));
+  let current = header;
   let open = false;
   let tick = 0;
   let ticks = 0;
@@ -49,6 +55,17 @@ export function replayTrace(bytes: Buffer): ReplayResult {
       case 'alarm':
         recordedPrinter.alarm(tick, record.index, record.active, record.value, record.severity);
         break;
+      case 'rules': {
+        // The swap happened between ticks: finish the open one under the old rules first.
+        if (open) core.run();
+        open = false;
+        const swapped = applyRecordedSwap(current, record.swap);
+        current = swapped.header;
+        rules.host = swapped.plan === null ? undefined : new RuleHost(swapped.plan);
+        printer.header = current;
+        recordedPrinter.header = current;
+        break;
+      }
     }
   }
   if (open) core.run();

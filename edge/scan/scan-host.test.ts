@@ -43,7 +43,7 @@ describe('ScanHost', () => {
       host.tags.write(0, 95, 'good', 1001);
       await until(() => writes.length > 0);
       expect(writes).toEqual([[1, 0]]);
-      expect(transitions).toEqual([{ alarmIndex: 0, active: true, value: 95, severity: 2 }]);
+      expect(transitions).toEqual([{ alarmIndex: 0, active: true, value: 95, severity: 2, generation: 0 }]);
       await until(() => points.some((point) => point.tag === 'l/alarms/hot' && point.value === true));
       host.tags.markQuality(0, 'bad', 1002);
       await until(() => points.some((point) => point.tag === 'l/m/temperature' && point.quality === 'bad'));

@@ -37,6 +37,8 @@ export const statIndex = {
   /** The nice value the scan thread runs at, and 1 when raising its priority worked. */
   threadNice: 13,
   threadNiceApplied: 14,
+  /** The scan thread's Linux TID (0 until known), so the main thread can set its policy. */
+  threadId: 15,
   histogram: 16,
 } as const;
 
@@ -61,9 +63,22 @@ export interface ScanTimingStats {
   readonly applyMsMean: number;
   readonly threadNice: number;
   readonly threadNiceApplied: boolean;
+  /** The scan thread's Linux TID (`chrt -p`, /proc/<tid>/sched); 0 until the worker reports it. */
+  readonly threadId: number;
   readonly pointsRefused: number;
   readonly writesRefused: number;
   readonly alarmsRefused: number;
+}
+
+/** The scan thread's scheduling policy as the main thread set it (ADR 0006). */
+export interface ScanRealtimeStats {
+  /** off: not asked; pending: waiting for the thread id; failed/demoted: runs SCHED_OTHER at threadNice. */
+  readonly realtimeState: 'off' | 'pending' | 'applied' | 'failed' | 'demoted';
+  readonly realtimePolicy: 'SCHED_FIFO' | 'SCHED_OTHER';
+  /** The SCHED_FIFO priority in force; 0 under SCHED_OTHER. */
+  readonly realtimePriority: number;
+  /** Why the scan is not (or no longer) realtime; empty when it is or was not asked to be. */
+  readonly realtimeReason: string;
 }
 
 export function recordLateness(stats: Float64Array, latenessUs: number): void {
@@ -103,6 +118,7 @@ export function readStats(buffer: SharedArrayBuffer): ScanTimingStats {
     applyMsMean: ticks === 0 ? 0 : stats[statIndex.applyUsTotal]! / ticks / 1000,
     threadNice: stats[statIndex.threadNice]!,
     threadNiceApplied: stats[statIndex.threadNiceApplied] === 1,
+    threadId: stats[statIndex.threadId]!,
     pointsRefused: stats[statIndex.pointsRefused]!,
     writesRefused: stats[statIndex.writesRefused]!,
     alarmsRefused: stats[statIndex.alarmsRefused]!,

@@ -2,17 +2,21 @@
 // garbage collection on the main thread cannot disturb its timing. Each tick it sleeps with
 // Atomics.wait until shortly before the deadline, spins the rest, then collects, steps and
 // applies. Nothing in the loop allocates: inputs come through the shared tag table, outputs go
-// into shared rings, statistics into a shared histogram.
+// into shared rings, statistics into a shared histogram. Between ticks it applies operator
+// commands for the rules and, when the main thread posts one, swaps in a new rule set.
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
-import { AlarmProgram } from './alarms.ts';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { isMillwrightError } from '../../common/errors.ts';
+import { RuleCommands } from '../rules/rule-commands.ts';
+import { RuleHost, type RuleFaultEvent } from '../rules/rule-host.ts';
 import { Float64Ring } from './ring.ts';
 import { notAgedOf, ScanCore, teeOutputs, type ScanOutputs } from './scan-core.ts';
 import { recordLateness, recordPhase, statIndex } from './scan-stats.ts';
 import { SharedTagReader } from './shared-tags.ts';
 import { TraceWriter } from './trace.ts';
-import { control, type ScanWorkerData } from './scan-protocol.ts';
+import { buildScanProgram, recordedSwapOf, type RuleSwap } from './scan-program.ts';
+import { control, swapMarker, type ScanWorkerData, type ScanWorkerMessage } from './scan-protocol.ts';
 
 const data = workerData as ScanWorkerData;
 const controlWords = new Int32Array(data.control);
@@ -22,6 +26,7 @@ const writes = new Float64Ring(data.writes);
 const alarms = new Float64Ring(data.alarms);
 const reader = new SharedTagReader(data.tags);
 let urgent = false;
+const post = (message: ScanWorkerMessage): void => parentPort!.postMessage(message);
 
 const ringOutputs: ScanOutputs = {
   point: (_tick, tagIndex, value, quality, tsMs) => {
@@ -38,11 +43,43 @@ const ringOutputs: ScanOutputs = {
 };
 
 const recorder = data.record
-  ? new TraceWriter(data.header, (chunk) => parentPort!.postMessage({ kind: 'trace', chunk: Uint8Array.from(chunk) }), 64 * 1024)
+  ? new TraceWriter(data.header, (chunk) => post({ kind: 'trace', chunk: Uint8Array.from(chunk) }), 64 * 1024)
   : undefined;
+// Time in milliseconds as doubles from performance.now(): unlike process.hrtime.bigint() it
+// allocates nothing, and its resolution here is well under a microsecond.
+const now = (): number => performance.now();
+// A fault is rare and already costs an instance rebuild: posting it (an allocation) is fine.
+const ruleHostOptions = { onFault: (event: RuleFaultEvent) => post({ kind: 'rule-fault', event }) };
+const { program, rules } = buildScanProgram(data.header, ruleHostOptions);
+const ruleCommands = new RuleCommands(data.ruleCommands);
+let rulesSeen = Atomics.load(controlWords, control.rulesPending);
+
+/** Between ticks: takes the latest posted swap, builds its rules, and switches to them (or refuses). */
+function swapRules(): void {
+  rulesSeen = Atomics.load(controlWords, control.rulesPending);
+  let swap: RuleSwap | undefined;
+  for (let received = receiveMessageOnPort(data.rulesPort); received !== undefined; received = receiveMessageOnPort(data.rulesPort)) swap = received.message as RuleSwap;
+  if (swap === undefined) return;
+  const started = now();
+  let host: RuleHost | undefined;
+  try {
+    host = swap.plan === null ? undefined : new RuleHost(swap.plan, ruleHostOptions);
+  } catch (error) {
+    post({ kind: 'rules-refused', generation: swap.generation, code: isMillwrightError(error) ? error.code : 'RULE_SWAP_FAILED', message: (error as Error).message });
+    return;
+  }
+  rules.host = host;
+  // Markers keep the main thread's names in step: outputs before them belong to the old rules.
+  points.push4(swapMarker, swap.generation, 0, 0);
+  alarms.push4(swapMarker, swap.generation, 0, 0);
+  urgent = true;
+  recorder?.swap(recordedSwapOf(swap));
+  post({ kind: 'rules-swapped', generation: swap.generation, tick, swapMs: now() - started });
+}
+
 const core = new ScanCore({
-  tagCount: data.header.tags.length,
-  program: new AlarmProgram(data.header.alarms),
+  tagCount: data.header.tagCapacity ?? data.header.tags.length,
+  program,
   outputs: recorder === undefined ? ringOutputs : teeOutputs(ringOutputs, recorder),
   publishInputs: data.header.publishInputs,
   ...(data.header.staleUncertainMs !== undefined && { staleUncertainMs: data.header.staleUncertainMs }),
@@ -51,13 +88,12 @@ const core = new ScanCore({
   ...(recorder !== undefined && { onInput: (_tick: number, index: number, value: number, quality: number, tsMs: number) => recorder.input(index, value, quality, tsMs) }),
 });
 
-// Time in milliseconds as doubles from performance.now(): unlike process.hrtime.bigint() it
-// allocates nothing, and its resolution here is well under a microsecond.
 // On a busy machine the scheduler, not our code, decides how late a tick wakes: give the scan
 // thread (and only it) a higher priority where the process may. /proc/thread-self names our TID.
 stats[statIndex.threadNice] = 0;
 try {
   const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  stats[statIndex.threadId] = threadId; // the main thread sets SCHED_FIFO on it (ADR 0006)
   setPriority(threadId, data.threadNice);
   stats[statIndex.threadNice] = data.threadNice;
   stats[statIndex.threadNiceApplied] = 1;
@@ -67,11 +103,13 @@ try {
 
 const periodMs = data.tickMs;
 const spinMs = data.spinUs / 1000;
-const now = (): number => performance.now();
 let deadline = now() + periodMs;
 let tick = 0;
 
 while (Atomics.load(controlWords, control.stop) === 0) {
+  // Changes to the rules happen here, in the idle time before the next deadline.
+  if (Atomics.load(controlWords, control.rulesPending) !== rulesSeen) swapRules();
+  if (rules.host !== undefined) ruleCommands.apply(rules.host);
   const sleepMs = deadline - now() - spinMs;
   if (sleepMs > 0) Atomics.wait(controlWords, control.stop, 0, sleepMs);
   if (Atomics.load(controlWords, control.stop) !== 0) break;
@@ -111,4 +149,4 @@ while (Atomics.load(controlWords, control.stop) === 0) {
   }
 }
 recorder?.flush();
-parentPort!.postMessage({ kind: 'stopped', ticks: tick });
+post({ kind: 'stopped', ticks: tick });

@@ -7,12 +7,15 @@
 //   3 point   u32 tag, u8 quality, f64 value, f64 ts      (recorded output)
 //   4 write   u32 tag, f64 value                          (recorded output)
 //   5 alarm   u32 alarm, u8 active, f64 value, u8 severity (recorded output)
+//   6 rules   u32 length, JSON RecordedSwap                (a bundle swapped in before the next tick)
 // The writer fills fixed chunks and hands each full chunk on: nothing is allocated per tick.
 import { MillwrightError } from '../../common/errors.ts';
 import { qualityFromCode } from '../../common/point.ts';
 import { edgeErrors } from '../errors.ts';
 import type { AlarmDefinition } from './alarms.ts';
+import type { SerializedRulePlan } from '../rules/rule-plan.ts';
 import type { ScanOutputs } from './scan-core.ts';
+import type { RecordedSwap } from './scan-program.ts';
 
 export const traceMagic = 'MWTRACE1';
 
@@ -25,7 +28,25 @@ export interface TraceHeader {
   readonly staleBadMs?: number;
   /** `aged: false` exempts a tag from staleness (drivers that deliver changes only). */
   readonly tags: readonly { readonly tag: string; readonly kind: 'number' | 'boolean'; readonly aged?: boolean }[];
+  /** Room in the tag table for the tags of rules swapped in later (default: tags.length). */
+  readonly tagCapacity?: number;
   readonly alarms: readonly AlarmDefinition[];
+  /** Compiled rules bound to the tags above (module bytes in base64); their alarms follow `alarms`. */
+  readonly rules?: SerializedRulePlan;
+  readonly ruleAlarms?: readonly RuleAlarmDefinition[];
+}
+
+/** A rule's alarm as the scan numbers it: after the built-in alarms, in rule plan order. */
+export interface RuleAlarmDefinition {
+  readonly id: string;
+  readonly rule: string;
+  readonly severity: number;
+  readonly message: string;
+}
+
+/** The id of alarm `index`, built-in or rule, for printing. */
+export function alarmIdOf(header: TraceHeader, index: number): string | undefined {
+  return index < header.alarms.length ? header.alarms[index]?.id : header.ruleAlarms?.[index - header.alarms.length]?.id;
 }
 
 const recordBytesMax = 22;
@@ -85,6 +106,16 @@ export class TraceWriter implements ScanOutputs {
     this.#offset += 15;
   }
 
+  /** A rule swap, before the tick it takes effect in (rare: allocates). */
+  swap(recorded: RecordedSwap): void {
+    const json = Buffer.from(JSON.stringify(recorded));
+    const start = Buffer.alloc(5);
+    start.writeUInt8(6, 0);
+    start.writeUInt32LE(json.length, 1);
+    this.flush();
+    this.#flushChunk(Buffer.concat([start, json]));
+  }
+
   /** Hands on what is buffered (at stop, or periodically so a crash loses little). */
   flush(): void {
     if (this.#offset === 0) return;
@@ -114,7 +145,8 @@ export type TraceRecord =
   | { kind: 'tick'; tick: number; nowMs: number }
   | { kind: 'input' | 'point'; index: number; quality: number; value: number; tsMs: number }
   | { kind: 'write'; index: number; value: number }
-  | { kind: 'alarm'; index: number; active: boolean; value: number; severity: number };
+  | { kind: 'alarm'; index: number; active: boolean; value: number; severity: number }
+  | { kind: 'rules'; swap: RecordedSwap };
 
 function traceError(message: string): MillwrightError {
   return new MillwrightError(edgeErrors.traceInvalid, message);
@@ -139,6 +171,20 @@ export function* traceRecords(bytes: Buffer, offset: number): Generator<TraceRec
   let at = offset;
   while (at < bytes.length) {
     const kind = bytes.readUInt8(at);
+    if (kind === 6) {
+      if (at + 5 > bytes.length) return;
+      const length = bytes.readUInt32LE(at + 1);
+      if (at + 5 + length > bytes.length) return;
+      let swap: RecordedSwap;
+      try {
+        swap = JSON.parse(bytes.toString('utf8', at + 5, at + 5 + length)) as RecordedSwap;
+      } catch {
+        throw traceError(`rule swap record at byte ${at} is not valid JSON`);
+      }
+      yield { kind: 'rules', swap };
+      at += 5 + length;
+      continue;
+    }
     const size = kind === 1 || kind === 4 ? 13 : kind === 5 ? 15 : kind === 2 || kind === 3 ? 22 : -1;
     if (size < 0) throw traceError(`unknown trace record kind ${kind} at byte ${at}`);
     if (at + size > bytes.length) return;
@@ -152,12 +198,17 @@ export function* traceRecords(bytes: Buffer, offset: number): Generator<TraceRec
 
 /** ScanOutputs that prints one stable line per output: what replay prints and tests compare. */
 export class OutputPrinter implements ScanOutputs {
-  readonly #header: TraceHeader;
+  /** Replaced when a rule swap renames the rules' tags and alarms. */
+  #header: TraceHeader;
   readonly #emit: (line: string) => void;
 
   constructor(header: TraceHeader, emit: (line: string) => void) {
     this.#header = header;
     this.#emit = emit;
+  }
+
+  set header(header: TraceHeader) {
+    this.#header = header;
   }
 
   point(tick: number, index: number, value: number, quality: number, tsMs: number): void {
@@ -171,6 +222,6 @@ export class OutputPrinter implements ScanOutputs {
   }
 
   alarm(tick: number, index: number, active: boolean, value: number, severity: number): void {
-    this.#emit(`tick ${tick} alarm ${this.#header.alarms[index]?.id ?? `#${index}`} ${active ? 'raise' : 'clear'} ${value} severity=${severity}`);
+    this.#emit(`tick ${tick} alarm ${alarmIdOf(this.#header, index) ?? `#${index}`} ${active ? 'raise' : 'clear'} ${value} severity=${severity}`);
   }
 }
