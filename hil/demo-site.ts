@@ -47,10 +47,15 @@ export function hubConfig(httpPort: number): object {
   };
 }
 
-/** Per machine: a fault alarm, and an over-temperature alarm that stops the machine locally. */
-function machineAlarms(machine: string): object[] {
+/**
+ * Per machine: a fault alarm, and an over-temperature alarm that stops the machine locally —
+ * built in, or (withOvertemp false) left to a compiled rule that does the same.
+ */
+function machineAlarms(machine: string, withOvertemp = true): object[] {
+  const fault = { id: `${machine}-fault`, tag: `${machine}/state`, above: 1.5, severity: 'high', message: `${machine} is in fault` };
+  if (!withOvertemp) return [fault];
   return [
-    { id: `${machine}-fault`, tag: `${machine}/state`, above: 1.5, severity: 'high', message: `${machine} is in fault` },
+    fault,
     {
       id: `${machine}-overtemp`,
       tag: `${machine}/temperature`,
@@ -64,14 +69,32 @@ function machineAlarms(machine: string): object[] {
   ];
 }
 
-export function gatewayConfig(line: string, machines: readonly PlantMachine[], brokerPort: number, seed: number): object {
+/** What the demo's gateways run besides built-in alarms (paths relative to the data folder). */
+export interface DemoRules {
+  /** line1's filler is guarded by this compiled over-temperature rule instead of a built-in alarm. */
+  readonly filler: string;
+  /** The root the gateways trust for signed bundles (docs/rules.md's tutorial signs one). */
+  readonly trustRoot: string;
+}
+
+export const demoRuleLine = 'line1';
+
+export function gatewayConfig(line: string, machines: readonly PlantMachine[], brokerPort: number, seed: number, rules?: DemoRules): object {
   const lineMachines = machines.filter((machine) => machine.line === line);
+  const ruleGuarded = rules !== undefined && line === demoRuleLine ? 'filler' : undefined;
   return {
     gateway: { id: `${line}-gw`, site: demoSite, area: line },
     dataDir: `gateway-${line}`,
     scan: { tickMs: 10, seed },
     uplink: { host: '127.0.0.1', port: brokerPort, publishIntervalMs: 100 },
-    alarms: lineMachines.flatMap((machine) => machineAlarms(machine.machine)),
+    api: { port: 0 },
+    ...(rules !== undefined && {
+      rules: {
+        modules: ruleGuarded === undefined ? [] : [{ module: rules.filler }],
+        bundles: { trustRoot: rules.trustRoot, groups: ['demo-lines'] },
+      },
+    }),
+    alarms: lineMachines.flatMap((machine) => machineAlarms(machine.machine, machine.machine !== ruleGuarded)),
     devices: lineMachines.map((machine) => ({
       id: machine.machine,
       driver: 'modbus-tcp',

@@ -91,6 +91,13 @@ describe('millwright demo', () => {
     const gateways = await getJson<{ gateways: { gateway: string; state: string }[] }>(`${demo.url}api/gateways`);
     expect(gateways.gateways.map((gateway) => gateway.gateway).sort()).toEqual(['line1-gw', 'line2-gw']);
 
+    // line1's filler is guarded by the compiled over-temperature rule; both gateways trust the demo root.
+    const line1Api = /gateway line1: (http:\/\/\S+)/.exec(demo.output.find((line) => line.includes('gateway line1: http')) ?? '')?.[1];
+    expect(line1Api, demo.output.join('\n')).toBeDefined();
+    const stats = await getJson<{ rules: { rules: { name: string; faults: number }[]; bundle: { rootVersion: number | null } | null } }>(`${line1Api!}api/stats`);
+    expect(stats.rules.rules.map((rule) => rule.name)).toEqual(['over-temperature']);
+    expect(stats.rules.bundle?.rootVersion).toBe(1);
+
     if (existsSync('/usr/bin/chromium')) {
       const { chromium } = await import('playwright-core');
       const browser = await chromium.launch({

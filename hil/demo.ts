@@ -1,11 +1,14 @@
 // `millwright demo`: a whole site on one machine from embedded defaults — the simulated plant,
 // one gateway process per line and the hub with its embedded broker, DuckDB file and dashboard.
-// Every tier is a real process speaking its real protocol; Ctrl-C stops them in order.
+// Every tier is a real process speaking its real protocol; Ctrl-C stops them in order. line1's
+// filler is guarded by a compiled AssemblyScript rule, and both gateways accept bundles signed
+// with the demo keys in the data folder (docs/rules.md walks through it).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { parseCommand, stopSignal, usageError } from '../common/cli.ts';
 import { exitCode } from '../common/errors.ts';
+import { buildDemoRule, ensureDemoTrust } from './demo-rules.ts';
 import { demoLines, gatewayConfig, hubConfig, plantConfig, type PlantMachine } from './demo-site.ts';
 import { startChild, type SupervisedChild } from './supervisor.ts';
 
@@ -49,6 +52,10 @@ export async function run(argv: readonly string[]): Promise<number> {
   };
   const stopped = stopSignal();
   try {
+    // The rule builds while the plant and hub start (the compiler takes a few seconds the first time).
+    const trust = ensureDemoTrust(dataDir);
+    const building = buildDemoRule(join(dataDir, 'rules'));
+    building.catch(() => undefined);
     const plantPath = join(dataDir, 'plant.yaml');
     writeYaml(plantPath, plantConfig(seed), 'Simulated plant of the demo site.');
     const plant = await startChild({ name: 'plant', args: ['hil', 'plant', '--config', plantPath], readyEvent: 'plant-ready' });
@@ -62,13 +69,17 @@ export async function run(argv: readonly string[]): Promise<number> {
     const brokerPort = hub.ready['brokerPort'] as number;
     const url = hub.ready['url'] as string;
 
+    const rules = { filler: relative(dataDir, await building), trustRoot: relative(dataDir, trust.rootPath) };
+    const gatewayApis: string[] = [];
     for (const [index, line] of demoLines.entries()) {
       const path = join(dataDir, `gateway-${line.id}.yaml`);
-      writeYaml(path, gatewayConfig(line.id, machines, brokerPort, seed + index + 1), `Gateway of ${line.id} on the demo site.`);
-      children.push(await startChild({ name: `gateway ${line.id}`, args: ['gateway', '--config', path], readyEvent: 'gateway-ready' }));
+      writeYaml(path, gatewayConfig(line.id, machines, brokerPort, seed + index + 1, rules), `Gateway of ${line.id} on the demo site.`);
+      const gateway = await startChild({ name: `gateway ${line.id}`, args: ['gateway', '--config', path], readyEvent: 'gateway-ready' });
+      children.push(gateway);
+      gatewayApis.push(`  gateway ${line.id}: ${String(gateway.ready['api'])}`);
     }
 
-    process.stdout.write(`\nmillwright demo site is running: ${url}\n  data folder: ${dataDir}\n  press Ctrl-C to stop\n\n`);
+    process.stdout.write(`\nmillwright demo site is running: ${url}\n${gatewayApis.join('\n')}\n  data folder: ${dataDir}\n  press Ctrl-C to stop\n\n`);
     const failed = Promise.race(children.map((child) => child.exited.then((code) => ({ child, code }))));
     const outcome = await Promise.race([stopped.then(() => undefined), failed]);
     if (outcome !== undefined) {

@@ -6,6 +6,8 @@ export const hilErrors = {
   profileMismatch: { code: 'HIL_PROFILE_MISMATCH', exit: exitCode.badUsageOrConfig },
   /** A simulated device could not bind its port. */
   listenFailed: { code: 'HIL_LISTEN_FAILED', exit: exitCode.runtimeFailure },
+  /** A step of the demo that runs another millwright command (building its rule) failed. */
+  childFailed: { code: 'HIL_CHILD_FAILED', exit: exitCode.runtimeFailure },
 } as const satisfies Record<string, ErrorSpec>;
 
 export function hilError(spec: ErrorSpec, message: string, details: Record<string, unknown> = {}, cause?: unknown): MillwrightError {

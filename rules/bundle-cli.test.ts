@@ -1,6 +1,8 @@
 // The signing workflow end to end through the two commands, in a temp folder: keys gen → root
 // init → bundle pack → verify → inspect, root rotation, and every refusal's exit code and reason.
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -129,7 +131,7 @@ describe('millwright keys and bundle', () => {
   });
 
   it('has --help everywhere and exits 2 for bad usage', async () => {
-    for (const [runner, argv] of [[keys, ['--help']], [keys, ['gen', '--help']], [keys, ['root', 'init', '--help']], [keys, ['rotate', '--help']], [bundle, ['--help']], [bundle, ['pack', '--help']], [bundle, ['verify', '--help']], [bundle, ['inspect', '--help']]] as const) {
+    for (const [runner, argv] of [[keys, ['--help']], [keys, ['gen', '--help']], [keys, ['root', 'init', '--help']], [keys, ['rotate', '--help']], [bundle, ['--help']], [bundle, ['pack', '--help']], [bundle, ['verify', '--help']], [bundle, ['inspect', '--help']], [bundle, ['install', '--help']]] as const) {
       const result = await cli(runner, ...argv);
       expect(result.code, argv.join(' ')).toBe(0);
       expect(result.stdout, argv.join(' ')).toMatch(/usage: millwright (keys|bundle)/);
@@ -144,5 +146,38 @@ describe('millwright keys and bundle', () => {
     ];
     for (const result of usage) expect(result.code, result.stderr).toBe(2);
     expect(usage[2]!.stderr).toMatch(/manifest=FILE\.json is required/);
+  });
+
+  it('install sends the file to a gateway and reports what the gateway answered', async () => {
+    const file = path('to-install.mwb');
+    writeFileSync(file, Uint8Array.from([1, 2, 3, 4]));
+    const received: Buffer[] = [];
+    let answer = { status: 202, body: { staged: { name: 'line1-rules', version: 3, sha256: 'ab'.repeat(32) } } as unknown };
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        if (request.method === 'POST' && request.url === '/api/bundles') received.push(Buffer.concat(chunks));
+        response.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const staged = await cli(bundle, 'install', file, '--gateway', url);
+      expect(staged.code, staged.stderr).toBe(0);
+      expect(staged.stdout).toMatch(/^staged line1-rules v3 \(abababababab\)/);
+      expect([...received[0]!]).toEqual([1, 2, 3, 4]);
+      answer = { status: 422, body: { code: 'BUNDLE_ROLLBACK', message: 'version 3 is not above 3' } };
+      const refused = await cli(bundle, 'install', file, '--gateway', `${url}/`);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toBe('refused BUNDLE_ROLLBACK: version 3 is not above 3\n');
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    const unreachable = await cli(bundle, 'install', file, '--gateway', url);
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.stderr).toMatch(/cannot reach/);
+    expect((await cli(bundle, 'install', file)).code).toBe(2);
   });
 });

@@ -1,5 +1,6 @@
-// `millwright bundle pack|verify|inspect`: pack compiled rule modules and their rule manifests into
-// one signed bundle file, check a bundle exactly as a gateway would, and show what a bundle holds.
+// `millwright bundle pack|verify|inspect|install`: pack compiled rule modules and their rule
+// manifests into one signed bundle file, check a bundle exactly as a gateway would, show what a
+// bundle holds, and hand one to a running gateway over its local API (which verifies it itself).
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { bundleLimitsDefault, openBundle, packBundle, readBundleParts, type OpenOptions, type PackModule } from '../common/bundle.ts';
@@ -88,7 +89,27 @@ Nothing is verified against a root: use 'millwright bundle verify' for that.`,
   positionalsMax: 1,
 } as const;
 
-const bundleHelp = `usage: millwright bundle <pack|verify|inspect> [options]
+const installSpec = {
+  name: 'millwright bundle install',
+  summary: "Send a bundle file to a running gateway's local API; the gateway verifies it and swaps it in at a tick boundary.",
+  help: `
+arguments:
+  FILE             the bundle file
+options:
+  --gateway URL    the gateway's local API, e.g. http://127.0.0.1:8081/ (its 'api' setting;
+                   'millwright demo' prints one per line)
+  -h, --help       show this help
+
+The gateway checks signatures against the root it trusts, the version against what it ran, the
+targets, hashes and limits; a refused bundle changes nothing. An accepted one is staged, swapped
+in at the next tick boundary and kept on probation: if its rules keep faulting the gateway rolls
+back to its last good bundle by itself. Watch 'rules' in GET /api/stats.
+Exit codes: 0 staged, 1 refused by the gateway (the reason is printed), 2 bad usage or unreachable.`,
+  options: { gateway: { type: 'string' } },
+  positionalsMax: 1,
+} as const;
+
+const bundleHelp = `usage: millwright bundle <pack|verify|inspect|install> [options]
 
 Signed rule bundles: the compiled modules and a manifest, signed with rules keys.
 
@@ -96,6 +117,7 @@ subcommands:
   pack       pack and sign a bundle file
   verify     check a bundle as a gateway would
   inspect    show what a bundle file holds
+  install    send a bundle to a running gateway
 
 Run 'millwright bundle <subcommand> --help' for its options.
 Exit codes: 0 success, 1 refused (the reason is printed), 2 bad usage or unreadable input.
@@ -106,6 +128,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (first === 'pack') return pack(argv.slice(1));
   if (first === 'verify') return verify(argv.slice(1));
   if (first === 'inspect') return inspect(argv.slice(1));
+  if (first === 'install') return install(argv.slice(1));
   if (first === undefined || first === '--help' || first === '-h') {
     process.stdout.write(bundleHelp);
     return first === undefined ? exitCode.badUsageOrConfig : exitCode.ok;
@@ -178,6 +201,33 @@ async function verify(argv: readonly string[]): Promise<number> {
     process.stderr.write(`refused ${error.code}: ${error.message}\n`);
     return exitCode.runtimeFailure;
   }
+}
+
+async function install(argv: readonly string[]): Promise<number> {
+  const parsed = parseCommand(installSpec, argv);
+  if (parsed === undefined) return exitCode.ok;
+  const file = required(parsed.positionals[0], 'FILE', installSpec.name);
+  const gateway = required(parsed.values.gateway, '--gateway', installSpec.name);
+  let url: URL;
+  try {
+    url = new URL('api/bundles', gateway.endsWith('/') ? gateway : `${gateway}/`);
+  } catch {
+    throw usageError(`${installSpec.name}: --gateway must be a URL such as http://127.0.0.1:8081/, got '${gateway}'`);
+  }
+  const bytes = readFileOrFail(file, 'bundle');
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'POST', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+  } catch (error) {
+    throw usageError(`${installSpec.name}: cannot reach ${url.href}: ${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message}`);
+  }
+  const reply = (await response.json().catch(() => ({}))) as { staged?: { name: string; version: number; sha256: string }; code?: string; message?: string };
+  if (response.status === 202 && reply.staged !== undefined) {
+    process.stdout.write(`staged ${reply.staged.name} v${reply.staged.version} (${reply.staged.sha256.slice(0, 12)}) on ${url.origin}: it runs from the next tick boundary, on probation\n`);
+    return exitCode.ok;
+  }
+  process.stderr.write(`refused ${reply.code ?? `HTTP ${response.status}`}: ${reply.message ?? 'the gateway gave no reason'}\n`);
+  return exitCode.runtimeFailure;
 }
 
 async function inspect(argv: readonly string[]): Promise<number> {
