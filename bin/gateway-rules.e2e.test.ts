@@ -147,4 +147,14 @@ describe('rules on a gateway', () => {
     expect(result.replayed.length).toBe(result.recorded.length);
     expect(result.replayed.join('\n')).toBe(result.recorded.join('\n'));
   }, 90_000);
+
+  it('refuses, before anything starts, a rule that names a tag no device has or writes a read-only tag', async () => {
+    const base = await config();
+    const renamed = { ...base, devices: base.devices.map((device) => ({ ...device, id: 'press' })) };
+    await expect(startGateway(renamed, folder)).rejects.toMatchObject({ code: 'RULE_BINDING_REFUSED', message: expect.stringMatching(/input 'filler\/temperature' is not a tag of any device/) });
+    const tooHot = { ...base, rules: { ...base.rules, modules: [{ module: 'rules/over-temperature.wasm', params: { limit: 500 } }] } };
+    await expect(startGateway(tooHot, folder)).rejects.toMatchObject({ code: 'RULE_PARAM_INVALID' });
+    const stingy = { ...base, rules: { ...base.rules, fuelPerTickMax: 10 } };
+    await expect(startGateway(stingy, folder)).rejects.toMatchObject({ code: 'RULE_LIMIT_REFUSED' });
+  });
 });
