@@ -1,5 +1,6 @@
 // SCHED_FIFO for the scan thread (ADR 0006): the policy really lands on the worker's thread as
-// the kernel reports it, and every way it can fail leaves the scan ticking with the reason reported.
+// the kernel reports it, every way it can fail leaves the scan ticking with the reason reported,
+// and a realtime scan that cannot keep its period is returned to SCHED_OTHER.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../common/clock.ts';
@@ -57,7 +58,7 @@ describe('setThreadFifo', () => {
   });
 
   it.runIf(process.platform === 'linux')('reports a thread that does not exist', async () => {
-    expect(await setThreadFifo(4_194_000, 10)).toEqual({ applied: false, reason: 'the thread is gone' }); // above Linux's largest pid_max
+    expect(await setThreadFifo(4_194_305, 10)).toEqual({ applied: false, reason: 'the thread is gone' }); // above Linux's largest pid_max
   });
 });
 
@@ -89,6 +90,26 @@ describe('ScanHost under SCHED_FIFO', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('scan thread runs SCHED_FIFO priority=30');
   });
+
+  it.runIf(process.platform === 'linux' && realtimePermitted())('returns a realtime scan that cannot keep its period to SCHED_OTHER, and says why', async () => {
+    // 200,000 tags take far longer than 1 ms to collect: every tick overruns.
+    const huge: TraceHeader = { ...header, tickMs: 1, tags: Array.from({ length: 200_000 }, (_, index) => ({ tag: `l/m/t${index}`, kind: 'number' as const })) };
+    const lines: string[] = [];
+    const host = new ScanHost({ header: huge, tickMs: 1, realtimePriority: 30, logger: capturingLogger(lines), onPoints: () => undefined, onWrite: () => undefined, onAlarm: () => undefined });
+    host.start();
+    try {
+      await until(() => host.stats().realtimeState === 'demoted', 10_000);
+      const stats = host.stats();
+      expect(stats).toMatchObject({ realtimePolicy: 'SCHED_OTHER', realtimePriority: 0, realtimeReason: expect.stringMatching(/^demoted after \d+ ticks with \d+ overruns in \d+ ms$/) as unknown });
+      expect(threadPolicy(stats.threadId)?.policy).toBe('SCHED_OTHER');
+      const ticks = stats.ticks;
+      await until(() => host.stats().ticks > ticks + 2); // and it keeps scanning
+    } finally {
+      await host.stop();
+    }
+    expect(lines).toHaveLength(2); // applied, then demoted
+    expect(lines[1]).toContain('scan thread stays SCHED_OTHER at nice -10: demoted after');
+  }, 20_000);
 
   it('keeps scanning at its nice value when chrt is missing, reporting and logging the reason once', async () => {
     const lines: string[] = [];
