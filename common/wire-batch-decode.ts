@@ -1,6 +1,7 @@
 // Decoding of data batch version 2 (layout in wire-batch.ts and docs/protocol.md). Every field is
-// checked (ids, tags, kinds, qualities, value forms, sequences against the lost ranges, the date
-// range, trailing bytes) and nothing throws: bad bytes come back as { ok: false, code, reason }.
+// checked (ids, tags, kinds, qualities, value forms, record payloads, sequences against the lost
+// ranges, the date range, trailing bytes) and nothing throws: bad bytes come back as
+// { ok: false, code, reason }.
 // One object per record and nothing else per record: tags are shared dictionary strings.
 import { isId } from './ids.ts';
 import { qualities, tagLengthMax, type PointValue } from './point.ts';
@@ -15,6 +16,8 @@ import {
   formInteger,
   formMax,
   formTrue,
+  headPayload,
+  payloadProblem,
   recordKinds,
   tsAbsMaxMs,
   wireBatchLimits,
@@ -38,6 +41,22 @@ function readId(reader: ByteReader, what: string): string | BatchDecodeResult {
   const id = Buffer.from(reader.bytes.buffer, reader.bytes.byteOffset + reader.offset, length).toString('latin1');
   reader.offset += length;
   return isId(id) ? id : fail('invalid', `${what} '${id.slice(0, 64)}' is not an id`);
+}
+
+/** A record's payload after its value: varint byte length, then UTF-8 JSON object text. */
+function readPayload(reader: ByteReader, index: number, kind: SequencedRecord['kind']): string | BatchDecodeResult {
+  const length = reader.varint();
+  if (length < 0 || reader.remaining < length) return fail('invalid-payload', `records[${index}] payload is truncated: the batch ends inside it`);
+  if (length === 0 || length > wireBatchLimits.recordPayloadBytesMax) return fail('invalid-payload', `records[${index}] payload is ${length} bytes, not 1..${wireBatchLimits.recordPayloadBytesMax}`);
+  let text: string;
+  try {
+    text = strictUtf8.decode(reader.bytes.subarray(reader.offset, reader.offset + length));
+  } catch {
+    return fail('invalid-payload', `records[${index}] payload is not UTF-8`);
+  }
+  reader.offset += length;
+  const problem = payloadProblem(kind, text, length);
+  return problem === undefined ? text : fail('invalid-payload', `records[${index}] payload ${problem}`);
 }
 
 /** Decodes and validates a version 2 batch. */
@@ -107,7 +126,7 @@ export function decodeBatchV2(payload: Uint8Array): BatchDecodeResult {
     if (head < 0) return fail('truncated', `the payload ends at records[${index}]`);
     const kind = head & 3;
     const quality = (head >> 2) & 3;
-    const form = head >> 4;
+    const form = (head >> 4) & 7;
     if (kind > 2 || quality > 2 || form > formMax) return fail('invalid', `records[${index}] has head byte 0x${head.toString(16)}: bad kind, quality or value form`);
     const tagIndex = reader.varint();
     if (tagIndex < 0) return fail('truncated', `the payload ends inside records[${index}]`);
@@ -139,7 +158,13 @@ export function decodeBatchV2(payload: Uint8Array): BatchDecodeResult {
       }
       reader.offset += length;
     }
-    records.push({ gateway, seq: cursor, kind: recordKinds[kind]!, tag: tags[tagIndex]!, ts, value, quality: qualities[quality]!, historical });
+    const record: SequencedRecord = { gateway, seq: cursor, kind: recordKinds[kind]!, tag: tags[tagIndex]!, ts, value, quality: qualities[quality]!, historical };
+    if ((head & headPayload) === 0) records.push(record);
+    else {
+      const payload = readPayload(reader, index, record.kind);
+      if (typeof payload !== 'string') return payload;
+      records.push({ ...record, payload });
+    }
     cursor++;
     while (lostIndex < lost.length && lost[lostIndex]!.first === cursor) {
       if (index + 1 > runStart) runs.push({ first: runFirst, start: runStart, count: index + 1 - runStart });

@@ -164,6 +164,85 @@ describe('binary batch v2', () => {
   });
 });
 
+describe('binary batch v2: alarm and event payloads', () => {
+  const alarmPayload = JSON.stringify({ severity: 'critical', value: 97.5, message: 'Überhitzung: Presse gestoppt' });
+  const withPayloads: BatchRecord[] = [
+    { kind: 'point', tag: 'l1/m1/t', ts: t0, value: 97.5, quality: 'good' },
+    { kind: 'alarm', tag: 'l1/_alarms/m1-overtemp', ts: t0 + 1, value: true, quality: 'good', payload: alarmPayload },
+    { kind: 'event', tag: 'l1/m1/note', ts: t0 + 2, value: 'reset', quality: 'uncertain', payload: '{"by":"operator 7"}' },
+    { kind: 'alarm', tag: 'l1/_alarms/m1-overtemp', ts: t0 + 3, value: false, quality: 'good' },
+  ];
+  /** Where the head byte is in a one-record batch whose value takes no bytes (head, tag index, ts delta, [length, payload]). */
+  const headAt = (bytes: Buffer, payloadBytes: number): number => bytes.length - 3 - (payloadBytes > 0 ? 1 + payloadBytes : 0);
+
+  it('round-trips payloads on alarms and events beside records without one', () => {
+    const batch = decodeOk(encodeBatchV2({ ...base, firstSeq: 7n, records: withPayloads }));
+    expect(batch.records).toEqual(withPayloads.map((record, index) => ({ ...record, gateway, seq: 7n + BigInt(index), historical: false })));
+    expect(batch.records[3]).not.toHaveProperty('payload');
+  });
+
+  it('leaves batches without payloads byte for byte as before: bit 7 of every head byte clear', () => {
+    const plain = encodeBatchV2({ ...base, records: [{ kind: 'alarm', tag: 'a/b', ts: t0, value: true, quality: 'good' }] });
+    expect(plain[headAt(plain, 0)]).toBe(0x21); // alarm, good, form true
+    const flagged = encodeBatchV2({ ...base, records: [{ kind: 'alarm', tag: 'a/b', ts: t0, value: true, quality: 'good', payload: '{}' }] });
+    expect(flagged.length).toBe(plain.length + 3); // length varint and "{}"
+    expect(flagged[headAt(flagged, 2)]).toBe(0xa1);
+    // Telemetry records cost what they did: a 1000-point float batch stays under 15 bytes per point.
+    expect(encodeBatchV2({ ...base, records: scanRecords(1000, 'float') }).length / 1000).toBeLessThan(15);
+  });
+
+  it.each([
+    ['a payload on a point', { kind: 'point', payload: '{}' }],
+    ['a payload that is not JSON', { payload: 'overtemp' }],
+    ['a payload that is a JSON array', { payload: '[1,2]' }],
+    ['an empty payload', { payload: '' }],
+    ['a payload over recordPayloadBytesMax', { payload: JSON.stringify({ message: 'x'.repeat(wireBatchLimits.recordPayloadBytesMax) }) }],
+    ['a payload with a lone surrogate', { payload: '{"message":"\ud800"}' }],
+  ] as [string, Partial<BatchRecord>][])('refuses to encode %s', (_name, change) => {
+    const record: BatchRecord = { kind: 'alarm', tag: 'a/b', ts: t0, value: true, quality: 'good', ...change };
+    expect(() => encodeBatchV2({ ...base, records: [record] })).toThrow(/payload/);
+  });
+
+  /** A one-alarm batch whose payload bytes are replaced by `bytes` (length varint adjusted). */
+  function withPayloadBytes(bytes: Buffer, declaredLength = bytes.length): Buffer {
+    const valid = encodeBatchV2({ ...base, records: [{ kind: 'alarm', tag: 'a/b', ts: t0, value: true, quality: 'good', payload: '{}' }] });
+    const prefix = valid.subarray(0, valid.length - 3);
+    const length = Buffer.alloc(3);
+    let used = 0;
+    for (let rest = declaredLength; ; rest >>= 7) {
+      length[used++] = rest >= 0x80 ? (rest & 0x7f) | 0x80 : rest;
+      if (rest < 0x80) break;
+    }
+    return Buffer.concat([prefix, length.subarray(0, used), bytes]);
+  }
+
+  it.each([
+    ['bad UTF-8', () => withPayloadBytes(Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x3a, 0x31, 0x7d])), 'records[0] payload is not UTF-8'],
+    ['too long', () => withPayloadBytes(Buffer.from(JSON.stringify({ m: 'x'.repeat(wireBatchLimits.recordPayloadBytesMax) }))), `records[0] payload is ${wireBatchLimits.recordPayloadBytesMax + 8} bytes, not 1..${wireBatchLimits.recordPayloadBytesMax}`],
+    ['truncated', () => withPayloadBytes(Buffer.from('{"severity":"hi'), 20), 'records[0] payload is truncated: the batch ends inside it'],
+    ['not a JSON object', () => withPayloadBytes(Buffer.from('"hi"')), 'records[0] payload is not a JSON object'],
+    ['on a point', () => {
+      const bytes = withPayloadBytes(Buffer.from('{}'));
+      return patch(bytes, headAt(bytes, 2), 0xa0); // kind point, payload bit set
+    }, 'records[0] payload is not allowed on a point (alarms and events only)'],
+  ] as const)('refuses a batch whose payload is %s, with code invalid-payload', (_name, payload, reason) => {
+    expect(decodeBatchV2(payload())).toEqual({ ok: false, code: 'invalid-payload', reason });
+  });
+
+  it('never throws on truncated or bit-flipped batches with payloads (seeded)', () => {
+    const seed = 20_260_102;
+    const random = seededRandom(seed);
+    const valid = encodeBatchV2({ ...base, records: [...scanRecords(10, 'mixed'), ...withPayloads] });
+    for (let length = 0; length < valid.length; length++) expect(decodeBatchV2(valid.subarray(0, length)).ok, `length ${length}`).toBe(false);
+    for (let trial = 0; trial < 3000; trial++) {
+      const bytes = Buffer.from(valid);
+      for (let flips = random.int(1, 3); flips > 0; flips--) bytes[random.int(0, bytes.length - 1)] = random.int(0, 255);
+      const decoded = decodeBatchV2(bytes);
+      if (decoded.ok) expect(decoded.value.records.length, `seed ${seed} trial ${trial}`).toBe(14);
+    }
+  });
+});
+
 describe('decodeDataPayload', () => {
   it('reads version 1 JSON as live points in one run, and version 2 binary', () => {
     const v1 = decodeDataPayload(encodeBatch(site, gateway, 7n, [{ tag: 'a/b', ts: t0 + 0.7, value: 1, quality: 'good' }]));

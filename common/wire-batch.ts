@@ -2,8 +2,10 @@
 // byte table). A per-batch tag dictionary, chained zigzag ts deltas, booleans in the record's head
 // byte, small integers as varints, and explicit `lost` sequence ranges: records take consecutive
 // sequences from firstSeq, skipping exactly the lost ranges, so every gap the gateway knows of is
-// declared rather than left for the hub to guess. decodeBatchV2 validates every byte and never
-// throws: a bad payload comes back as { ok: false, code, reason }
+// declared rather than left for the hub to guess. Alarm and event records may carry a payload (a
+// small JSON object: severity, message, ...) flagged by bit 7 of their head byte, so batches
+// without payloads are byte for byte what they were before payloads existed. decodeBatchV2
+// validates every byte and never throws: a bad payload comes back as { ok: false, code, reason }
 // (wire-batch-decode.ts).
 import { assert } from './assert.ts';
 import { MillwrightError, exitCode } from './errors.ts';
@@ -24,6 +26,8 @@ export const wireBatchLimits = {
   tagsPerBatchMax: 65_536,
   lostRangesPerBatchMax: 256,
   stringValueBytesMax: 16_384,
+  /** An alarm's or event's payload (UTF-8 JSON object text); the gateway log keeps at most 1 KiB. */
+  recordPayloadBytesMax: 4_096,
   /** Tag paths remembered as valid, so each is checked once rather than once per batch. */
   validTagsCachedMax: 65_536,
 } as const;
@@ -43,6 +47,8 @@ export interface BatchRecord {
   readonly ts: number;
   readonly value: PointValue;
   readonly quality: Quality;
+  /** Alarm and event records only: a JSON object as text (severity, message, ...), UTF-8 bytes bounded. */
+  readonly payload?: string;
 }
 
 /** Inclusive sequence range. */
@@ -88,16 +94,18 @@ export interface DecodedBatch {
   readonly runs: readonly SeqRun[];
 }
 
-export type BatchErrorCode = 'not-a-batch' | 'unsupported-version' | 'too-large' | 'truncated' | 'invalid' | 'trailing-bytes';
+/** `invalid-payload`: a record's payload is truncated, too long, not UTF-8 or not a JSON object. */
+export type BatchErrorCode = 'not-a-batch' | 'unsupported-version' | 'too-large' | 'truncated' | 'invalid' | 'invalid-payload' | 'trailing-bytes';
 export type BatchDecodeResult = { readonly ok: true; readonly value: DecodedBatch } | { readonly ok: false; readonly code: BatchErrorCode; readonly reason: string };
 
-// Head byte of a record: bits 0-1 kind, 2-3 quality, 4-6 value form, 7 reserved (zero).
+// Head byte of a record: bits 0-1 kind, 2-3 quality, 4-6 value form, 7 payload follows the value.
 export const formDouble = 0;
 export const formFalse = 1;
 export const formTrue = 2;
 export const formInteger = 3;
 export const formString = 4;
 export const formMax = formString;
+export const headPayload = 0x80;
 /** Byte 3 of the header. */
 export const flagHistorical = 1;
 const int32Min = -2_147_483_648;
@@ -116,6 +124,23 @@ export function isCachedTagPath(tag: string): boolean {
 
 function invalidInput(reason: string): MillwrightError {
   return new MillwrightError(wireErrors.batchInvalid, `cannot encode batch: ${reason}`, {});
+}
+
+/**
+ * What is wrong with a record payload, or undefined: it must belong to an alarm or event, fit in
+ * recordPayloadBytesMax UTF-8 bytes and be the text of a JSON object.
+ */
+export function payloadProblem(kind: RecordKind, payload: string, bytes = Buffer.byteLength(payload, 'utf8')): string | undefined {
+  if (kind === 'point') return 'is not allowed on a point (alarms and events only)';
+  if (bytes === 0 || bytes > wireBatchLimits.recordPayloadBytesMax) return `is ${bytes} bytes, not 1..${wireBatchLimits.recordPayloadBytesMax}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    return 'is not JSON';
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'is not a JSON object';
+  return undefined;
 }
 
 function valueForm(value: PointValue): number {
@@ -189,7 +214,7 @@ export function encodeBatchV2(input: BatchInput): Buffer {
     recordBytes += 1 + varintLength(tagIndex) + varintLength(zigzag(delta));
     const value = record.value;
     const form = valueForm(value);
-    heads[index] = kind | (quality << 2) | (form << 4);
+    heads[index] = kind | (quality << 2) | (form << 4) | (record.payload === undefined ? 0 : headPayload);
     if (form === formDouble) {
       if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidInput(`records[${index}] has a value that is not a finite number, boolean or string`);
       recordBytes += 8;
@@ -200,6 +225,14 @@ export function encodeBatchV2(input: BatchInput): Buffer {
       if (!text.isWellFormed()) throw invalidInput(`records[${index}] has a string value that is not well-formed UTF-16`);
       const length = Buffer.byteLength(text, 'utf8');
       if (length > wireBatchLimits.stringValueBytesMax) throw invalidInput(`records[${index}] has a ${length}-byte string, more than ${wireBatchLimits.stringValueBytesMax}`);
+      recordBytes += varintLength(length) + length;
+    }
+    const payload = record.payload;
+    if (payload !== undefined) {
+      if (typeof payload !== 'string' || !payload.isWellFormed()) throw invalidInput(`records[${index}] has a payload that is not well-formed text`);
+      const length = Buffer.byteLength(payload, 'utf8');
+      const problem = payloadProblem(record.kind, payload, length);
+      if (problem !== undefined) throw invalidInput(`records[${index}] payload ${problem}`);
       recordBytes += varintLength(length) + length;
     }
   }
@@ -238,7 +271,7 @@ export function encodeBatchV2(input: BatchInput): Buffer {
     const record = records[index]!;
     const value = record.value;
     const head = heads[index]!;
-    const form = head >> 4;
+    const form = (head >> 4) & 7;
     out[offset++] = head;
     offset = writeVarint(out, offset, tagIndexes[index]!);
     offset = writeVarint(out, offset, zigzag(record.ts - previousTs));
@@ -249,6 +282,10 @@ export function encodeBatchV2(input: BatchInput): Buffer {
       const length = Buffer.byteLength(value as string, 'utf8');
       offset = writeVarint(out, offset, length);
       offset += out.write(value as string, offset, 'utf8');
+    }
+    if (record.payload !== undefined) {
+      offset = writeVarint(out, offset, Buffer.byteLength(record.payload, 'utf8'));
+      offset += out.write(record.payload, offset, 'utf8');
     }
   }
   assert(offset === size, `wire-batch: wrote ${offset} bytes, computed ${size}`);

@@ -9,7 +9,7 @@
 import type { Clock } from '../common/clock.ts';
 import type { Logger } from '../common/log.ts';
 import type { Point } from '../common/point.ts';
-import { encodeBatchV2, type BatchRecord, type SeqRange } from '../common/wire-batch.ts';
+import { encodeBatchV2, payloadProblem, type BatchRecord, type SeqRange } from '../common/wire-batch.ts';
 import { topics } from '../common/wire.ts';
 import type { DurableLog } from './log/durable-log.ts';
 import type { LogInput, LogRecord } from './log/log-types.ts';
@@ -29,6 +29,12 @@ export const forwarderDefaults = {
   liveRecordsMax: 50_000,
   /** Backlog drain rate beside live traffic. */
   backlogRecordsPerSecond: 50_000,
+  /**
+   * Backlog records sent and not yet acknowledged end to end at most: paces a fast drain to the
+   * hub's commits (under the hub's default historical queue of 100,000 points) and bounds what
+   * one flush sends, so the drain never holds back the next flush's live records.
+   */
+  backlogUnackedRecordsMax: 50_000,
   /** Sent records the hub has not acked after this long are sent again. */
   ackTimeoutMs: 10_000,
 };
@@ -42,6 +48,8 @@ export interface ForwarderStats {
   readonly backlogSent: number;
   readonly batchesRefused: number;
   readonly resends: number;
+  /** Record payloads the wire could not carry (a point's payload): the record went without it. */
+  readonly payloadsNotSent: number;
   readonly ackedSeq: string;
   readonly durableSeq: string;
   readonly backlogRecords: string;
@@ -71,7 +79,7 @@ export class Forwarder {
   #reading = false;
   /** Lost ranges whose declaration the transport refused, declared with the next batch sent. */
   #pendingLost: SeqRange[] = [];
-  #counters = { appended: 0, refused: 0, liveSent: 0, backlogSent: 0, batchesRefused: 0, resends: 0 };
+  #counters = { appended: 0, refused: 0, liveSent: 0, backlogSent: 0, batchesRefused: 0, resends: 0, payloadsNotSent: 0 };
 
   constructor(options: { site: string; gateway: string; log: DurableLog; transport: ForwarderTransport; clock: Clock; logger: Logger; limits?: Partial<ForwarderLimits> }) {
     this.#site = options.site;
@@ -202,9 +210,13 @@ export class Forwarder {
     this.#lastPumpMs = now;
     if (this.#reading) return;
     this.#reading = true;
+    // Room in the end-to-end window, taken once: acks arriving while this flush reads do not
+    // extend it, so a flush ends even when the broker and hub keep up with every read.
+    const unacked = this.#backlogNext - 1n - this.#ackedSeq;
+    let room = this.#limits.backlogUnackedRecordsMax - (unacked > 0n ? Number(unacked) : 0);
     try {
-      while (this.#backlogNext <= this.#backlogEnd && this.#backlogTokens >= 1 && this.#transport.canPublish()) {
-        const want = Math.min(this.#limits.batchRecordsMax, Math.floor(this.#backlogTokens));
+      while (this.#backlogNext <= this.#backlogEnd && this.#backlogTokens >= 1 && room >= 1 && this.#transport.canPublish()) {
+        const want = Math.min(this.#limits.batchRecordsMax, Math.floor(this.#backlogTokens), room);
         const from = this.#backlogNext;
         const records = (await this.#log.read(from, want)).filter((record) => record.seq <= this.#backlogEnd);
         if (records.length === 0) {
@@ -219,6 +231,7 @@ export class Forwarder {
         this.#send(records, this.#lostBetween(from, last), true);
         this.#counters.backlogSent += records.length;
         this.#backlogTokens -= records.length;
+        room -= records.length;
         this.#backlogNext = last + 1n;
       }
     } finally {
@@ -242,10 +255,30 @@ export class Forwarder {
     });
   }
 
+  /**
+   * The payload as the wire carries it (an alarm's or event's JSON object). The log takes any
+   * text up to its own limit, so text that is not a JSON object travels wrapped as {"text": ...};
+   * what the wire cannot carry at all (a point's payload) stays in the log only, counted and
+   * logged, so one odd record can never block the batches behind it.
+   */
+  #wirePayload(record: LogRecord): string | undefined {
+    const payload = record.payload!;
+    if (payloadProblem(record.kind, payload) === undefined) return payload;
+    const wrapped = JSON.stringify({ text: payload });
+    if (payloadProblem(record.kind, wrapped) === undefined) return wrapped;
+    this.#counters.payloadsNotSent++;
+    this.#logger.rateLimited('payload-not-sent', 60_000, 'warn', 'a record payload the wire cannot carry was left out of its batch', { seq: record.seq, kind: record.kind, tag: record.tag });
+    return undefined;
+  }
+
   #send(records: readonly LogRecord[], lost: SeqRange[], historical: boolean): void {
     const first = records[0]!.seq;
     const last = records[records.length - 1]!.seq;
-    const batchRecords: BatchRecord[] = records.map((record) => ({ kind: record.kind, tag: record.tag, ts: record.ts, value: record.value, quality: record.quality }));
+    const batchRecords: BatchRecord[] = records.map((record) => {
+      const base = { kind: record.kind, tag: record.tag, ts: record.ts, value: record.value, quality: record.quality };
+      const payload = record.payload === undefined ? undefined : this.#wirePayload(record);
+      return payload === undefined ? base : { ...base, payload };
+    });
     const earlier = this.#pendingLost.filter((range) => range.last < first && !lost.some((own) => own.first <= range.last && range.first <= own.last));
     this.#pendingLost = this.#pendingLost.filter((range) => range.last >= first);
     const declared = [...earlier, ...lost].sort((a, b) => (a.first < b.first ? -1 : 1));

@@ -7,6 +7,7 @@ import type { IngestCounters } from './ingest.ts';
 
 export const pointsLimitDefault = 1000;
 export const pointsLimitMax = 10_000;
+export const alarmsLimitDefault = 100;
 
 const emptyQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
 const value = { type: ['number', 'boolean', 'string'] } as const;
@@ -17,7 +18,7 @@ const seqString = { type: 'string', pattern: '^[0-9]+$' } as const;
 
 /** Every IngestCounters field, in the order /api/health lists them. */
 export const ingestCounterNames = [
-  'received', 'stored', 'storedHistorical', 'duplicates', 'batchesBelowAck', 'rejected', 'rejectedMalformed', 'rejectedIdentity', 'rejectedTopic',
+  'received', 'stored', 'storedHistorical', 'duplicates', 'batchesBelowAck', 'rejected', 'rejectedMalformed', 'rejectedPayload', 'rejectedIdentity', 'rejectedTopic',
   'queueFullRefusals', 'storeFailures', 'queuedPoints', 'queuedHistoricalPoints', 'latestTagsRefused', 'gapsDetected', 'lostSeqsDeclared', 'lostRangesDeclared',
 ] as const satisfies readonly (keyof IngestCounters)[];
 
@@ -174,6 +175,7 @@ export const pointsSchema = {
               value,
               quality,
               historical: { type: 'boolean' },
+              payload: { type: 'string', description: 'alarms and events: the JSON object the gateway sent with the record' },
             },
           },
         },
@@ -182,6 +184,56 @@ export const pointsSchema = {
     ...errors,
   },
 } as const;
+
+export const alarmsSchema = {
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      gateway: { type: 'string', pattern: idPatternSource },
+      fromMs: { type: 'integer' },
+      toMs: { type: 'integer' },
+      limit: { type: 'integer', minimum: 1, maximum: pointsLimitMax, default: alarmsLimitDefault },
+    },
+  },
+  response: {
+    200: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['alarms'],
+      properties: {
+        alarms: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['gateway', 'seq', 'tag', 'ts', 'value', 'quality', 'historical', 'severity', 'message'],
+            properties: {
+              gateway: { type: 'string' },
+              seq: seqString,
+              tag: { type: 'string', description: 'the alarm state tag, {area}/_alarms/{alarm id}' },
+              ts: { type: 'integer' },
+              value: { ...value, description: 'the alarm state: true raised, false cleared' },
+              quality,
+              historical: { type: 'boolean' },
+              severity: { type: ['string', 'null'], description: "the payload's severity, null when it has none" },
+              message: { type: ['string', 'null'], description: "the payload's message, null when it has none" },
+              payload: { type: 'string', description: 'the whole JSON object the gateway sent with the alarm' },
+            },
+          },
+        },
+      },
+    },
+    ...errors,
+  },
+} as const;
+
+export interface AlarmsQuery {
+  readonly gateway?: string;
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  readonly limit: number;
+}
 
 export interface PointsQuery {
   readonly tag: string;

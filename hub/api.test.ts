@@ -131,6 +131,32 @@ describe('hub API', () => {
     expect((await app.inject('/api/lost-ranges?gateway=GW!')).statusCode).toBe(400);
   });
 
+  it('GET /api/alarms lists alarms newest first with the severity and message of their payload', async () => {
+    const { app, store } = await setup();
+    const alarm = { gateway: 'gw-1', kind: 'alarm', tag: 'line1/_alarms/press1-overtemp', quality: 'good', historical: false } as const;
+    const payload = '{"severity":"critical","value":97.5,"message":"Übertemperatur"}';
+    await store.commit({
+      points: [
+        { ...alarm, seq: 10n, ts: t0 + 10, value: true, payload },
+        { ...alarm, seq: 11n, ts: t0 + 20, value: false, payload: '{"value":80}' },
+        { ...alarm, seq: 12n, ts: t0 + 30, value: true },
+      ],
+      gateways: [],
+    });
+    const common = { gateway: 'gw-1', tag: alarm.tag, quality: 'good', historical: false };
+    expect((await app.inject('/api/alarms')).json()).toEqual({
+      alarms: [
+        { ...common, seq: '12', ts: t0 + 30, value: true, severity: null, message: null },
+        { ...common, seq: '11', ts: t0 + 20, value: false, severity: null, message: null, payload: '{"value":80}' },
+        { ...common, seq: '10', ts: t0 + 10, value: true, severity: 'critical', message: 'Übertemperatur', payload },
+      ],
+    });
+    expect((await app.inject(`/api/alarms?gateway=gw-1&toMs=${t0 + 15}`)).json().alarms.map((a: { seq: string }) => a.seq)).toEqual(['10']);
+    expect((await app.inject('/api/alarms?gateway=gw-2')).json()).toEqual({ alarms: [] });
+    expect((await app.inject('/api/alarms?fromMs=5&toMs=4')).statusCode).toBe(400);
+    expect((await app.inject('/api/alarms?limit=0')).statusCode).toBe(400);
+  });
+
   it('GET /api/points returns one tag ordered by ts within the window and limit', async () => {
     const { app } = await setup();
     const all = await app.inject('/api/points?tag=line1/press1/temperature');

@@ -4,7 +4,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import type { Clock } from '../common/clock.ts';
 import type { Logger } from '../common/log.ts';
 import { isMillwrightError } from '../common/errors.ts';
-import { gatewaysSchema, healthSchema, liveSchema, lostRangesSchema, machinesSchema, pointsSchema, staticSchema, type LostRangesQuery, type PointsQuery } from './api-schemas.ts';
+import { alarmsSchema, gatewaysSchema, healthSchema, liveSchema, lostRangesSchema, machinesSchema, pointsSchema, staticSchema, type AlarmsQuery, type LostRangesQuery, type PointsQuery } from './api-schemas.ts';
 import type { BrokerCounters } from './broker-link.ts';
 import { hubError, hubErrors, httpStatusOf } from './errors.ts';
 import type { GatewayView, IngestCounters, LivePoint } from './ingest.ts';
@@ -21,7 +21,7 @@ export interface HubApiDeps {
     gateways(): GatewayView[];
     latest(): LivePoint[];
   };
-  readonly store: Pick<HubStore, 'queryPoints' | 'pointCounts' | 'queryLostRanges'>;
+  readonly store: Pick<HubStore, 'queryPoints' | 'queryAlarms' | 'pointCounts' | 'queryLostRanges'>;
   /** The MQTT side's counters; absent in tests that build the API alone. */
   readonly broker?: { counters(): BrokerCounters };
   readonly live: LiveFeed;
@@ -98,6 +98,27 @@ export function buildHubApi(deps: HubApiDeps): FastifyInstance {
     return { points: points.map((point) => ({ ...point, seq: point.seq.toString() })) };
   });
 
+  app.get<{ Querystring: AlarmsQuery }>('/api/alarms', { schema: alarmsSchema }, async (request) => {
+    const { gateway, fromMs, toMs, limit } = request.query;
+    if (fromMs !== undefined && toMs !== undefined && fromMs > toMs) {
+      throw hubError(hubErrors.badRequest, `querystring: fromMs ${fromMs} is after toMs ${toMs}`);
+    }
+    const alarms = await deps.store.queryAlarms({ limit, ...(gateway === undefined ? {} : { gateway }), ...(fromMs === undefined ? {} : { fromMs }), ...(toMs === undefined ? {} : { toMs }) });
+    return {
+      alarms: alarms.map(({ gateway: from, seq, tag, ts, value, quality, historical, payload }) => ({
+        gateway: from,
+        seq: seq.toString(),
+        tag,
+        ts,
+        value,
+        quality,
+        historical,
+        ...alarmDetails(payload),
+        ...(payload === undefined ? {} : { payload }),
+      })),
+    };
+  });
+
   app.get<{ Querystring: LostRangesQuery }>('/api/lost-ranges', { schema: lostRangesSchema }, async (request) => {
     const { gateway, limit } = request.query;
     const ranges = await deps.store.queryLostRanges({ limit, ...(gateway === undefined ? {} : { gateway }) });
@@ -125,6 +146,21 @@ export function buildHubApi(deps: HubApiDeps): FastifyInstance {
   });
 
   return app;
+}
+
+/** Severity and message from an alarm's payload (checked to be a JSON object when it entered); null when absent. */
+function alarmDetails(payload: string | undefined): { severity: string | null; message: string | null } {
+  let fields: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = payload === undefined ? undefined : JSON.parse(payload);
+    if (typeof parsed === 'object' && parsed !== null) fields = parsed as Record<string, unknown>;
+  } catch {
+    // Only a database edited by hand holds a payload that is not JSON: it is served, unread.
+  }
+  return {
+    severity: typeof fields['severity'] === 'string' ? fields['severity'] : null,
+    message: typeof fields['message'] === 'string' ? fields['message'] : null,
+  };
 }
 
 function body(code: string, statusCode: number, message: string): { statusCode: number; code: string; message: string } {

@@ -1,6 +1,9 @@
 // The DuckDB adapter of the hub store: one database file, raw points appended in bulk (data chunks
 // of 2048 rows through an Appender) inside one transaction per commit, together with the lost
 // ranges the gateways declared and the gateways table holding each gateway's acked sequence.
+// Alarms and events are rows of `points` too (kind 1 and 2), their payload (JSON: severity,
+// message, ...) in the `payload` column, NULL for telemetry; so every sequence is in one table
+// once, and the alarm history is a filter on kind.
 // Writes use one connection and reads another, so API queries never see (or join) an open ingest
 // transaction.
 import {
@@ -30,6 +33,7 @@ import {
   type HubStore,
   type LostRangeQuery,
   type LostRangeRecord,
+  type AlarmQuery,
   type PointQuery,
   type StoredPoint,
 } from './store.ts';
@@ -39,9 +43,10 @@ const schemaSql = [
   `CREATE TABLE IF NOT EXISTS points (
      gateway VARCHAR NOT NULL, seq UBIGINT NOT NULL, tag VARCHAR NOT NULL, ts TIMESTAMP_MS NOT NULL,
      value_num DOUBLE, value_bool BOOLEAN, value_text VARCHAR, quality UTINYINT NOT NULL,
-     historical BOOLEAN NOT NULL DEFAULT false, kind UTINYINT DEFAULT 0)`,
-  // Files written before records had kinds (0 point, 1 alarm, 2 event).
+     historical BOOLEAN NOT NULL DEFAULT false, kind UTINYINT DEFAULT 0, payload VARCHAR)`,
+  // Files written before records had kinds (0 point, 1 alarm, 2 event), and before payloads.
   `ALTER TABLE points ADD COLUMN IF NOT EXISTS kind UTINYINT DEFAULT 0`,
+  `ALTER TABLE points ADD COLUMN IF NOT EXISTS payload VARCHAR`,
   `CREATE TABLE IF NOT EXISTS lost_ranges (
      gateway VARCHAR NOT NULL, first_seq UBIGINT NOT NULL, last_seq UBIGINT NOT NULL, reported_at TIMESTAMP_MS NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS gateways (
@@ -50,7 +55,8 @@ const schemaSql = [
 ];
 
 /** The points columns in table order, as the data chunks carry them. */
-const pointColumnTypes = [VARCHAR, UBIGINT, VARCHAR, TIMESTAMP_MS, DOUBLE, BOOLEAN, VARCHAR, UTINYINT, BOOLEAN, UTINYINT];
+const pointColumnTypes = [VARCHAR, UBIGINT, VARCHAR, TIMESTAMP_MS, DOUBLE, BOOLEAN, VARCHAR, UTINYINT, BOOLEAN, UTINYINT, VARCHAR];
+const pointColumnsSql = 'gateway, seq, kind, tag, epoch_ms(ts) AS ts_ms, value_num, value_bool, value_text, quality, historical, payload';
 const chunkRowsMax = 2048;
 
 const upsertGatewaySql = `INSERT INTO gateways VALUES ($gateway, $site, $acked::UBIGINT, $seen::BIGINT, $state)
@@ -172,19 +178,29 @@ class DuckDbStore implements HubStore {
         values['to'] = String(Math.floor(query.toMs));
       }
       values['limit'] = String(query.limit);
-      const sql = `SELECT gateway, seq, kind, tag, epoch_ms(ts) AS ts_ms, value_num, value_bool, value_text, quality, historical FROM points
-        WHERE ${where.join(' AND ')} ORDER BY ts, gateway, seq LIMIT $limit::BIGINT`;
-      const rows = (await this.#reader.runAndReadAll(sql, values)).getRowObjectsJS();
-      return rows.map((row) => ({
-        gateway: String(row['gateway']),
-        seq: BigInt(row['seq'] as bigint),
-        kind: recordKinds[Number(row['kind'] ?? 0)] ?? ('point' satisfies RecordKind),
-        tag: String(row['tag']),
-        ts: Number(row['ts_ms']),
-        value: readValue(row['value_num'], row['value_bool'], row['value_text']),
-        quality: qualityFromCode(Number(row['quality'])) ?? ('bad' satisfies Quality),
-        historical: row['historical'] === true,
-      }));
+      const sql = `SELECT ${pointColumnsSql} FROM points WHERE ${where.join(' AND ')} ORDER BY ts, gateway, seq LIMIT $limit::BIGINT`;
+      return (await this.#reader.runAndReadAll(sql, values)).getRowObjectsJS().map(readPoint);
+    });
+  }
+
+  queryAlarms(query: AlarmQuery): Promise<StoredPoint[]> {
+    return this.#track(async () => {
+      const where = [`kind = ${recordKinds.indexOf('alarm')}`];
+      const values: Record<string, string> = { limit: String(query.limit) };
+      if (query.gateway !== undefined) {
+        where.push('gateway = $gateway');
+        values['gateway'] = query.gateway;
+      }
+      if (query.fromMs !== undefined) {
+        where.push('ts >= make_timestamp_ms($from::BIGINT)');
+        values['from'] = String(Math.ceil(query.fromMs));
+      }
+      if (query.toMs !== undefined) {
+        where.push('ts <= make_timestamp_ms($to::BIGINT)');
+        values['to'] = String(Math.floor(query.toMs));
+      }
+      const sql = `SELECT ${pointColumnsSql} FROM points WHERE ${where.join(' AND ')} ORDER BY ts DESC, gateway DESC, seq DESC LIMIT $limit::BIGINT`;
+      return (await this.#reader.runAndReadAll(sql, values)).getRowObjectsJS().map(readPoint);
     });
   }
 
@@ -239,7 +255,7 @@ function appendPoints(appender: DuckDBAppender, points: readonly StoredPoint[]):
     const rows = Math.min(chunkRowsMax, points.length - start);
     chunk.rowCount = rows; // also drops the vectors cached for the previous size
     const columns: DuckDBVector[] = pointColumnTypes.map((_, index) => chunk.getColumnVector(index));
-    const [gateway, seq, tag, ts, valueNum, valueBool, valueText, quality, historical, kind] = columns as [DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector];
+    const [gateway, seq, tag, ts, valueNum, valueBool, valueText, quality, historical, kind, payload] = columns as [DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector];
     for (let row = 0; row < rows; row++) {
       const point = points[start + row]!;
       assert(Number.isSafeInteger(point.ts), `point ts must be an integer, got ${point.ts}`);
@@ -254,10 +270,25 @@ function appendPoints(appender: DuckDBAppender, points: readonly StoredPoint[]):
       quality.setItem(row, qualityCode(point.quality));
       historical.setItem(row, point.historical);
       kind.setItem(row, recordKinds.indexOf(point.kind));
+      payload.setItem(row, point.payload ?? null);
     }
     for (const column of columns) column.flush();
     appender.appendDataChunk(chunk);
   }
+}
+
+function readPoint(row: Record<string, unknown>): StoredPoint {
+  const point: StoredPoint = {
+    gateway: String(row['gateway']),
+    seq: BigInt(row['seq'] as bigint),
+    kind: recordKinds[Number(row['kind'] ?? 0)] ?? ('point' satisfies RecordKind),
+    tag: String(row['tag']),
+    ts: Number(row['ts_ms']),
+    value: readValue(row['value_num'], row['value_bool'], row['value_text']),
+    quality: qualityFromCode(Number(row['quality'])) ?? ('bad' satisfies Quality),
+    historical: row['historical'] === true,
+  };
+  return typeof row['payload'] === 'string' ? { ...point, payload: row['payload'] } : point;
 }
 
 function readValue(num: unknown, bool: unknown, text: unknown): PointValue {

@@ -2,7 +2,8 @@
 // MqttClient sending v2 batches) → broker → hub → DuckDB → ack. Through duplicates, out-of-order
 // sends, declared lost ranges, a held-back historical backlog, resends of acked data, a hub
 // restart in the middle of a resend and a broker restart, DuckDB ends holding every sequence
-// exactly once, every declared-lost sequence it never received in lost_ranges, and nothing else.
+// exactly once, every declared-lost sequence it never received in lost_ranges, and nothing else;
+// alarms keep the payload (severity, message) they travelled with, served by /api/alarms.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,11 +29,16 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** What the gateway sends with an alarm (edge/gateway.ts onAlarm). */
+function alarmPayload(index: number): string {
+  return JSON.stringify({ severity: 'critical', value: 90 + (index % 10), message: `Presse 1: Übertemperatur (${index})` });
+}
+
 function records(random: RandomSource, count: number): BatchRecord[] {
   return Array.from({ length: count }, (_, index): BatchRecord => {
     const roll = random.int(0, 19);
-    if (roll === 0) return { kind: 'alarm', tag: 'line1/press1/overtemp', ts: t0 + index, value: random.next() < 0.5, quality: 'good' };
-    if (roll === 1) return { kind: 'event', tag: 'line1/press1/operator', ts: t0 + index, value: `note ${index}`, quality: 'uncertain' };
+    if (roll === 0) return { kind: 'alarm', tag: 'line1/_alarms/press1-overtemp', ts: t0 + index, value: random.next() < 0.5, quality: 'good', payload: alarmPayload(index) };
+    if (roll === 1) return { kind: 'event', tag: 'line1/press1/operator', ts: t0 + index, value: `note ${index}`, quality: 'uncertain', ...(index % 2 === 0 && { payload: '{"by":"operator 7"}' }) };
     return { kind: 'point', tag: `line1/press${random.int(1, 4)}/temperature`, ts: t0 + index * 10, value: 20 + random.next() * 60, quality: 'good' };
   });
 }
@@ -97,6 +103,9 @@ async function checkExactlyOnce(file: string, gatewaySim: SimGateway): Promise<{
     const seqs = (await connection.runAndReadAll(`SELECT seq FROM points WHERE gateway = '${gateway}' ORDER BY seq`)).getRows().map((row) => Number(row[0] as bigint));
     const lostRows = (await connection.runAndReadAll(`SELECT first_seq, last_seq FROM lost_ranges WHERE gateway = '${gateway}' ORDER BY first_seq`)).getRows();
     const historical = Number((await connection.runAndReadAll(`SELECT count(*) FROM points WHERE historical`)).getRows()[0]?.[0] as bigint);
+    const alarms = (await connection.runAndReadAll(`SELECT count(*) AS n, count(payload) AS with_payload, count(*) FILTER (WHERE payload LIKE '%"severity":"critical"%') AS critical FROM points WHERE kind = 1`)).getRowObjectsJS()[0]!;
+    expect(Number(alarms['n']), 'alarms were sent').toBeGreaterThan(0);
+    expect(alarms, 'every alarm keeps its payload').toEqual({ n: alarms['n'], with_payload: alarms['n'], critical: alarms['n'] });
     connection.closeSync();
     const stored = new Set(seqs);
     expect(stored.size, 'a sequence is stored twice').toBe(seqs.length);
@@ -207,12 +216,38 @@ describe.each(brokersUnderTest)('gateway → $name → hub → DuckDB → ack', 
     await gatewaySim.publishRaw(encodeBatchV2({ site, gateway: 'gw-2', historical: false, firstSeq: 11n, records: records(seededRandom(2), 5) }));
     await gatewaySim.publishRaw(Buffer.from([0x4d, 0x57, 2, 0, 200]));
     await gatewaySim.publishRaw(Buffer.from('{"v":1,"site":"site-a"'));
-    await expect.poll(() => hubs.hub.ingest.counters().rejected, { timeout: ackTimeoutMs }).toBe(3);
-    expect(hubs.hub.ingest.counters()).toMatchObject({ rejectedIdentity: 1, rejectedMalformed: 2, stored: 10 });
+    const alarm = encodeBatchV2({ site, gateway, historical: false, firstSeq: 11n, records: [{ kind: 'alarm', tag: 'line1/_alarms/press1-overtemp', ts: t0, value: true, quality: 'good', payload: '{"severity":"high"}' }] });
+    alarm[alarm.indexOf('high')] = 0xff; // not UTF-8 any more
+    await gatewaySim.publishRaw(alarm);
+    await expect.poll(() => hubs.hub.ingest.counters().rejected, { timeout: ackTimeoutMs }).toBe(4);
+    expect(hubs.hub.ingest.counters()).toMatchObject({ rejectedIdentity: 1, rejectedMalformed: 3, rejectedPayload: 1, stored: 10 });
     gatewaySim.append(records(seededRandom(3), 10));
     gatewaySim.pump();
     await gatewaySim.waitForAck(20n, ackTimeoutMs);
     expect(hubs.hub.ingest.counters().stored).toBe(20);
+  }, 60_000);
+
+  it.skipIf(kind.unavailable !== undefined)("stores an alarm's severity and message end to end and serves them at /api/alarms", async () => {
+    const { hubs, gatewayPort } = await setUp();
+    const gatewaySim = await sim(gatewayPort, kind);
+    const raised = { severity: 'critical', value: 97.5, message: 'Presse 1: Übertemperatur, Linie gestoppt' };
+    gatewaySim.append([
+      { kind: 'point', tag: 'line1/press1/temperature', ts: t0, value: 97.5, quality: 'good' },
+      { kind: 'alarm', tag: 'line1/_alarms/press1-overtemp', ts: t0 + 1, value: true, quality: 'good', payload: JSON.stringify(raised) },
+      { kind: 'alarm', tag: 'line1/_alarms/disk-failing', ts: t0 + 2, value: true, quality: 'good', payload: '{"kind":"degraded","code":"EDGE_LOG_IO","message":"EIO"}' },
+      { kind: 'alarm', tag: 'line1/_alarms/press1-overtemp', ts: t0 + 3, value: false, quality: 'good', payload: JSON.stringify({ ...raised, value: 80, message: null }) },
+    ]);
+    gatewaySim.pump();
+    await gatewaySim.waitForAck(4n, ackTimeoutMs);
+    const response = await fetch(`${hubs.hub.url}api/alarms?gateway=${gateway}`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { alarms: Record<string, unknown>[] };
+    expect(body.alarms.map(({ seq, value, severity, message }) => ({ seq, value, severity, message }))).toEqual([
+      { seq: '4', value: false, severity: 'critical', message: null },
+      { seq: '3', value: true, severity: null, message: 'EIO' },
+      { seq: '2', value: true, severity: 'critical', message: raised.message },
+    ]);
+    expect(body.alarms[2]).toMatchObject({ gateway, tag: 'line1/_alarms/press1-overtemp', ts: t0 + 1, quality: 'good', historical: false, payload: JSON.stringify(raised) });
   }, 60_000);
 
   it.skipIf(kind.mode !== 'embedded')('refuses a client that publishes as another gateway or publishes acks, and disconnects it', async () => {

@@ -14,6 +14,8 @@ export interface IngestCounters {
   /** Messages (data batches or state messages) refused as malformed or misaddressed. */
   readonly rejected: number;
   readonly rejectedMalformed: number;
+  /** Of rejectedMalformed, batches refused for a record payload (truncated, too long, not UTF-8 or not a JSON object). */
+  readonly rejectedPayload: number;
   /** Payloads naming another site or gateway than their topic. */
   readonly rejectedIdentity: number;
   readonly rejectedTopic: number;
@@ -33,7 +35,7 @@ export interface IngestCounters {
 
 export function emptyIngestCounters(): IngestCounters {
   return {
-    received: 0, stored: 0, storedHistorical: 0, duplicates: 0, batchesBelowAck: 0, rejected: 0, rejectedMalformed: 0, rejectedIdentity: 0, rejectedTopic: 0,
+    received: 0, stored: 0, storedHistorical: 0, duplicates: 0, batchesBelowAck: 0, rejected: 0, rejectedMalformed: 0, rejectedPayload: 0, rejectedIdentity: 0, rejectedTopic: 0,
     queueFullRefusals: 0, storeFailures: 0, queuedPoints: 0, queuedHistoricalPoints: 0, latestTagsRefused: 0, gapsDetected: 0, lostSeqsDeclared: 0, lostRangesDeclared: 0,
   };
 }

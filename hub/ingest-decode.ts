@@ -10,8 +10,11 @@ import { decodeDataPayload } from '../common/wire-payload.ts';
 /** A decoded batch whose topic, site and gateway agree. */
 export type AcceptedBatch = DecodedBatch;
 
-/** Why a message was refused: a bad topic, a malformed payload, or a payload naming someone else. */
-export type RefusalKind = 'topic' | 'malformed' | 'identity';
+/**
+ * Why a message was refused: a bad topic, a malformed payload (`payload` when what is malformed is
+ * a record's payload, a kind of malformed), or a payload naming someone else.
+ */
+export type RefusalKind = 'topic' | 'malformed' | 'payload' | 'identity';
 
 export type Refusal = { ok: false; gateway: string; kind: RefusalKind; reason: string };
 export type Checked<T> = { ok: true; value: T } | Refusal;
@@ -34,7 +37,7 @@ export function checkDataMessage(topic: string, payload: Uint8Array, site: strin
   if (!address.ok) return address;
   const { gateway } = address.value;
   const decoded = decodeDataPayload(payload);
-  if (!decoded.ok) return refuse(gateway, `malformed batch (${decoded.code}): ${decoded.reason}`);
+  if (!decoded.ok) return refuse(gateway, `malformed batch (${decoded.code}): ${decoded.reason}`, decoded.code === 'invalid-payload' ? 'payload' : 'malformed');
   const batch = decoded.value;
   if (batch.site !== address.value.site || batch.gateway !== gateway) {
     const reason = `batch names ${batch.site.slice(0, 64)}/${batch.gateway.slice(0, 64)} but arrived on the topic of ${site}/${gateway}`;

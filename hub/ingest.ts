@@ -197,6 +197,7 @@ export class Ingest {
     if (kind === 'identity') this.#counters.rejectedIdentity++;
     else if (kind === 'topic') this.#counters.rejectedTopic++;
     else this.#counters.rejectedMalformed++;
+    if (kind === 'payload') this.#counters.rejectedPayload++;
     this.#deps.logger.rateLimited(`reject:${gateway}`, rejectLogIntervalMs, 'warn', 'rejected gateway message', { gateway, reason });
     return 'rejected';
   }

@@ -1,7 +1,7 @@
 // The in-memory hub store: same contract as the DuckDB adapter (store-contract.ts), for tests that
 // need fault injection or speed. Not durable.
 import { hubError, hubErrors } from './errors.ts';
-import { compareLostRanges, comparePoints, mergeRanges, toRanges, type CommitRequest, type GatewayRecord, type GatewaySnapshot, type HubStore, type LostRangeQuery, type LostRangeRecord, type PointQuery, type StoredPoint } from './store.ts';
+import { compareLostRanges, comparePoints, mergeRanges, toRanges, type AlarmQuery, type CommitRequest, type GatewayRecord, type GatewaySnapshot, type HubStore, type LostRangeQuery, type LostRangeRecord, type PointQuery, type StoredPoint } from './store.ts';
 
 export class MemoryStore implements HubStore {
   readonly points: StoredPoint[] = [];
@@ -42,6 +42,14 @@ export class MemoryStore implements HubStore {
     return this.points
       .filter((p) => p.tag === query.tag && (query.fromMs === undefined || p.ts >= query.fromMs) && (query.toMs === undefined || p.ts <= query.toMs))
       .sort(comparePoints)
+      .slice(0, query.limit);
+  }
+
+  async queryAlarms(query: AlarmQuery): Promise<StoredPoint[]> {
+    this.#checkOpen();
+    return this.points
+      .filter((p) => p.kind === 'alarm' && (query.gateway === undefined || p.gateway === query.gateway) && (query.fromMs === undefined || p.ts >= query.fromMs) && (query.toMs === undefined || p.ts <= query.toMs))
+      .sort((a, b) => comparePoints(b, a))
       .slice(0, query.limit);
   }
 

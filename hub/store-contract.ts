@@ -74,6 +74,21 @@ export function describeStoreContract(name: string, open: () => Promise<HubStore
       expect(await store.queryPoints({ tag: 'l1/m1/hi', limit: 10 })).toEqual([alarm, event]);
     });
 
+    it('keeps alarm and event payloads and lists alarms newest first by gateway and time window', async () => {
+      const store = await openStore();
+      const alarm = (gateway: string, seq: bigint, ts: number, payload?: string): StoredPoint => ({ ...point(gateway, seq, 'l1/_alarms/m1-hot', ts, true), kind: 'alarm', ...(payload === undefined ? {} : { payload }) });
+      const raised = alarm('gw-1', 2n, t0 + 10, '{"severity":"critical","message":"Übertemperatur"}');
+      const cleared = alarm('gw-1', 4n, t0 + 30);
+      const other = alarm('gw-2', 1n, t0 + 20, '{"severity":"low"}');
+      const event: StoredPoint = { ...point('gw-1', 3n, 'l1/m1/note', t0 + 20, 'reset'), kind: 'event', payload: '{"by":"operator 7"}' };
+      await store.commit({ points: [point('gw-1', 1n, 'l1/m1/t', t0), raised, event, cleared, other], gateways: [gatewayRow('gw-1', 4n), gatewayRow('gw-2', 1n)] });
+      expect(await store.queryAlarms({ limit: 10 })).toEqual([cleared, other, raised]);
+      expect(await store.queryAlarms({ gateway: 'gw-1', limit: 10 })).toEqual([cleared, raised]);
+      expect(await store.queryAlarms({ fromMs: t0 + 10, toMs: t0 + 20, limit: 1 })).toEqual([other]);
+      expect(await store.queryPoints({ tag: 'l1/m1/note', limit: 10 })).toEqual([event]);
+      expect((await store.queryPoints({ tag: 'l1/m1/t', limit: 10 }))[0]).not.toHaveProperty('payload');
+    });
+
     it('stores declared lost ranges and counts them as accounted for above the mark', async () => {
       const store = await openStore();
       const lost = (first: bigint, last: bigint, at = t0): LostRangeRecord => ({ gateway: 'gw-1', first, last, reportedAtMs: at });

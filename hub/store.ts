@@ -7,7 +7,7 @@ import type { SeqRange } from './seq-tracker.ts';
 export const gatewayStates = ['online', 'offline', 'unknown'] as const;
 export type GatewayState = (typeof gatewayStates)[number];
 
-/** One stored record (point, alarm or event) with its gateway, sequence and historical flag. */
+/** One stored record (point, alarm or event) with its gateway, sequence, historical flag and payload, if any. */
 export type StoredPoint = SequencedRecord;
 
 /** Sequences the gateway declared lost to its overflow policy; never also in the points table. */
@@ -53,6 +53,14 @@ export interface PointQuery {
   readonly limit: number;
 }
 
+/** Alarm records (kind alarm), newest first: what the dashboard's alarm strip and history show. */
+export interface AlarmQuery {
+  readonly gateway?: string;
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  readonly limit: number;
+}
+
 export interface HubStore {
   /** Every known gateway with its committed sequences, to rebuild ingest state on start. */
   loadGateways(): Promise<GatewaySnapshot[]>;
@@ -60,6 +68,8 @@ export interface HubStore {
   commit(request: CommitRequest): Promise<void>;
   /** Points of one tag with fromMs <= ts <= toMs, ordered by ts then gateway and seq. */
   queryPoints(query: PointQuery): Promise<StoredPoint[]>;
+  /** Alarm records with fromMs <= ts <= toMs, newest first (ts, then gateway and seq descending). */
+  queryAlarms(query: AlarmQuery): Promise<StoredPoint[]>;
   /** Stored point count per gateway. */
   pointCounts(): Promise<Map<string, number>>;
   /** Declared lost ranges, newest report first, then by gateway and first sequence. */
