@@ -14,7 +14,10 @@ import { stringify } from 'yaml';
 import { packBundle, type PackModule } from '../common/bundle.ts';
 import { dayMs, testRoleKeys, testRootEnvelope, type RoleKeys } from '../common/bundle-testing.ts';
 import { parseConfigText } from '../common/config.ts';
+import { systemClock } from '../common/clock.ts';
+import { createLogger } from '../common/log.ts';
 import { startGateway, type RunningGateway } from '../edge/gateway.ts';
+import { startHub } from '../hub/hub.ts';
 import { gatewayConfigSchema, type GatewayConfig } from '../edge/gateway-config.ts';
 import { replayTrace } from '../edge/scan/replay.ts';
 import { demoProfilePath } from '../hil/demo-site.ts';
@@ -61,7 +64,7 @@ async function post(gateway: RunningGateway, path: string, body: Uint8Array = ne
   return { status: response.status, body: (await response.json()) as { code?: string; message?: string } };
 }
 
-type RulesStats = { rules: { name: string; faults: number; quarantined: boolean }[]; faults: number; bundle: { running: { version: number } | null; phase: string } | null };
+type RulesStats = { rules: { name: string; faults: number; quarantined: boolean }[]; faults: number; bundle: { running: { version: number } | null; phase: string; highestVersion: number } | null };
 const rulesOf = (gateway: RunningGateway): RulesStats => (gateway.stats() as { rules: RulesStats }).rules;
 
 describe('rules on a gateway', () => {
@@ -82,7 +85,7 @@ describe('rules on a gateway', () => {
     rmSync(folder, { recursive: true, force: true });
   });
 
-  async function config(): Promise<GatewayConfig> {
+  async function config(uplinkPort?: number): Promise<GatewayConfig> {
     const filler = plant.machines[0]!;
     const root = join(folder, 'root.json');
     const { writeFileSync } = await import('node:fs');
@@ -91,7 +94,7 @@ describe('rules on a gateway', () => {
       gateway: { id: 'line1-gw', site: 'test-site', area: 'line1' },
       dataDir: join(folder, 'state'),
       scan: { tickMs: 10 },
-      uplink: { host: '127.0.0.1', port: await unusedPort(), reconnectMinMs: 100, reconnectMaxMs: 500 },
+      uplink: { host: '127.0.0.1', port: uplinkPort ?? (await unusedPort()), reconnectMinMs: 100, reconnectMaxMs: 500 },
       api: { port: 0 },
       devices: [{ id: 'filler', driver: 'modbus-tcp', host: filler.host, port: filler.port, profile: demoProfilePath, pollIntervalMs: 20 }],
       // limit 0: the running filler is always "too hot", so the rule acts within its 2 s on-delay.
@@ -157,4 +160,36 @@ describe('rules on a gateway', () => {
     const stingy = { ...base, rules: { ...base.rules, fuelPerTickMax: 10 } };
     await expect(startGateway(stingy, folder)).rejects.toMatchObject({ code: 'RULE_LIMIT_REFUSED' });
   });
+
+  it('takes a bundle the hub relays over MQTT, and refuses one signed by a key it does not trust', async () => {
+    const hub = await startHub(
+      { site: 'test-site', dataDir: join(folder, 'hub'), broker: { mode: 'embedded', host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, ingest: { batchPointsMax: 5000, flushIntervalMs: 20, queuePointsMax: 100_000, historicalQueuePointsMax: 50_000 } },
+      { logger: createLogger({ component: 'hub', clock: systemClock, write: () => undefined }) },
+    );
+    const base = await config(hub.brokerPort);
+    const gateway = await startGateway({ ...base, dataDir: join(folder, 'state-relay') }, folder);
+    try {
+      const relay = (bytes: Uint8Array): Promise<Response> => fetch(new URL('api/gateways/line1-gw/bundle', hub.url), { method: 'POST', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+      const known = Date.now() + 15_000;
+      let response = await relay(bundle(2, [vibrationRms]));
+      while (response.status === 404 && Date.now() < known) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        response = await relay(bundle(2, [vibrationRms]));
+      }
+      expect(response.status).toBe(202);
+      await until('the relayed bundle runs', () => rulesOf(gateway).bundle?.running?.version === 2 && rulesOf(gateway).rules.some((rule) => rule.name === 'vibration-rms'));
+
+      const stranger = testRoleKeys();
+      const now = Date.now();
+      const forged = packBundle({ name: 'line1-rules', version: 9, targets: { gateways: ['line1-gw'], groups: [] }, createdMs: now - 60_000, expiresMs: now + dayMs, modules: [moduleOf(faulty)], signingKeys: stranger.rules.map((key) => key.privateKey) });
+      await until('the bundle is committed', () => rulesOf(gateway).bundle?.phase === 'idle');
+      expect((await relay(forged)).status).toBe(202); // the hub only relays; the gateway decides
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(rulesOf(gateway).bundle?.running?.version).toBe(2);
+      expect(rulesOf(gateway).bundle?.highestVersion).toBe(2);
+    } finally {
+      await gateway.close();
+      await hub.close();
+    }
+  }, 60_000);
 });

@@ -11,6 +11,8 @@ export const topics = {
   ack: (site: string, gateway: string) => `${topicRoot}/${site}/${gateway}/ack`,
   /** Gateway birth and death certificates (retained). */
   state: (site: string, gateway: string) => `${topicRoot}/${site}/${gateway}/state`,
+  /** Hub → gateway: a signed rule bundle file (QoS 1, not retained); the gateway verifies it itself. */
+  bundle: (site: string, gateway: string) => `${topicRoot}/${site}/${gateway}/bundle`,
   /** Subscription filters the hub uses. */
   allData: `${topicRoot}/+/+/data`,
   allState: `${topicRoot}/+/+/state`,
@@ -19,14 +21,14 @@ export const topics = {
 export interface TopicAddress {
   readonly site: string;
   readonly gateway: string;
-  readonly kind: 'data' | 'ack' | 'state';
+  readonly kind: 'data' | 'ack' | 'state' | 'bundle';
 }
 
 export function parseTopic(topic: string): TopicAddress | undefined {
   const parts = topic.split('/');
   if (parts.length !== 5 || `${parts[0]}/${parts[1]}` !== topicRoot) return undefined;
   const [, , site, gateway, kind] = parts as [string, string, string, string, string];
-  if (kind !== 'data' && kind !== 'ack' && kind !== 'state') return undefined;
+  if (kind !== 'data' && kind !== 'ack' && kind !== 'state' && kind !== 'bundle') return undefined;
   return { site, gateway, kind };
 }
 

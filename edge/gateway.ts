@@ -153,6 +153,12 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
     if (event.type === 'connected') forwarder.onConnected();
   });
   client.onMessage((topic, payload) => {
+    if (topic === topics.bundle(site, id)) {
+      // The hub relays bundles; the gateway trusts only the signatures, never the sender.
+      const result = rules.install(new Uint8Array(payload.buffer, payload.byteOffset, payload.length));
+      if (!result.ok) logger.warn(`bundle from the hub refused (${result.error.code}): ${result.error.message}`);
+      return;
+    }
     if (topic !== topics.ack(site, id)) return;
     try {
       const ack = JSON.parse(payload.toString('utf8')) as { ackedSeq?: unknown };
@@ -227,6 +233,7 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
 
   client.start();
   client.subscribe(topics.ack(site, id), 1);
+  if (config.rules.bundles !== undefined) client.subscribe(topics.bundle(site, id), 1);
   scan.start();
   pollers.forEach((poller) => poller.start());
   let flushing: Promise<void> = Promise.resolve();

@@ -40,7 +40,9 @@ afterEach(async () => {
   apps = [];
 });
 
-async function setup(options: { withUi?: boolean } = {}) {
+type Broker = NonNullable<Parameters<typeof buildHubApi>[0]['broker']>;
+
+async function setup(options: { withUi?: boolean; broker?: Broker } = {}) {
   const clock = new SimulatedClock(t0);
   const store = new MemoryStore();
   const live = new LiveFeed();
@@ -54,7 +56,7 @@ async function setup(options: { withUi?: boolean } = {}) {
     publishAck: () => undefined,
     logger: createLogger({ component: 'hub/ingest', clock, write: (line) => logs.push(line) }),
   });
-  const app = buildHubApi({ site, clock, ingest, store, live, uiDir: options.withUi === false ? undefined : uiDir, logger: createLogger({ component: 'hub/api', clock, write: (line) => logs.push(line) }) });
+  const app = buildHubApi({ site, clock, ingest, store, live, ...(options.broker !== undefined && { broker: options.broker }), uiDir: options.withUi === false ? undefined : uiDir, logger: createLogger({ component: 'hub/api', clock, write: (line) => logs.push(line) }) });
   apps.push(app);
   ingest.offerData(
     topics.data(site, 'gw-1'),
@@ -238,5 +240,31 @@ describe('hub API', () => {
     const malformed = await app.inject('/%zz');
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json()).toMatchObject({ code: 'HUB_BAD_REQUEST' });
+  });
+
+  it('POST /api/gateways/:gateway/bundle relays a bundle file to a known gateway over the broker', async () => {
+    const relayed: { site: string; gateway: string; bytes: number }[] = [];
+    let refuse = false;
+    const broker: Broker = {
+      counters: () => ({ mode: 'embedded', connected: true, refusedPublishes: 0, clientErrors: 0, acksSent: 0, acksFailed: 0 }),
+      publishBundle: async (bundleSite, gateway, bundle) => {
+        if (refuse) throw new Error('broker closed');
+        relayed.push({ site: bundleSite, gateway, bytes: bundle.length });
+      },
+    };
+    const { app } = await setup({ broker });
+    const file = Buffer.concat([Buffer.from('MWBUNDLE'), Buffer.alloc(100, 7)]);
+    const post = (gateway: string, body: Buffer) => app.inject({ method: 'POST', url: `/api/gateways/${gateway}/bundle`, payload: body, headers: { 'content-type': 'application/octet-stream' } });
+    const accepted = await post('gw-1', file);
+    expect(accepted.statusCode).toBe(202);
+    expect(accepted.json()).toEqual({ relayed: { gateway: 'gw-1', bytes: 108, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(relayed).toEqual([{ site, gateway: 'gw-1', bytes: 108 }]);
+    expect((await post('gw-9', file)).json()).toMatchObject({ code: 'HUB_NOT_FOUND' });
+    expect((await post('gw-1', Buffer.from('not a bundle at all'))).statusCode).toBe(400);
+    expect((await post('GW_1', file)).statusCode).toBe(400);
+    expect((await post('gw-1', Buffer.concat([Buffer.from('MWBUNDLE'), Buffer.alloc(1_000_000)]))).statusCode).toBe(413);
+    refuse = true;
+    expect((await post('gw-1', file)).json()).toMatchObject({ code: 'HUB_UNAVAILABLE' });
+    expect(relayed).toHaveLength(1);
   });
 });

@@ -5,7 +5,9 @@ import type { Clock } from '../common/clock.ts';
 import type { Logger } from '../common/log.ts';
 import { isMillwrightError } from '../common/errors.ts';
 import { alarmsSchema, gatewaysSchema, healthSchema, liveSchema, lostRangesSchema, machinesSchema, pointsSchema, staticSchema, type AlarmsQuery, type LostRangesQuery, type PointsQuery } from './api-schemas.ts';
-import type { BrokerCounters } from './broker-link.ts';
+import { createHash } from 'node:crypto';
+import { isId } from '../common/ids.ts';
+import type { BrokerLink } from './broker-link.ts';
 import { hubError, hubErrors, httpStatusOf } from './errors.ts';
 import type { GatewayView, IngestCounters, LivePoint } from './ingest.ts';
 import type { LiveFeed } from './live.ts';
@@ -22,8 +24,8 @@ export interface HubApiDeps {
     latest(): LivePoint[];
   };
   readonly store: Pick<HubStore, 'queryPoints' | 'queryAlarms' | 'pointCounts' | 'queryLostRanges'>;
-  /** The MQTT side's counters; absent in tests that build the API alone. */
-  readonly broker?: { counters(): BrokerCounters };
+  /** The MQTT side: its counters, and relaying rule bundles to gateways; absent in tests that build the API alone. */
+  readonly broker?: Pick<BrokerLink, 'counters' | 'publishBundle'>;
   readonly live: LiveFeed;
   /** Built dashboard files served at `/`; no static files when absent. */
   readonly uiDir?: string | undefined;
@@ -145,8 +147,34 @@ export function buildHubApi(deps: HubApiDeps): FastifyInstance {
     return reply.type(file.contentType).header('content-length', file.sizeBytes).header('cache-control', file.cacheControl).send(file.stream);
   });
 
+  // Rule bundles for a gateway: relayed over MQTT (QoS 1, its persistent session holds it while
+  // the gateway is offline). The hub checks only the shape; the gateway verifies signatures itself.
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: bundleRelayBytesMax }, (_request, payload, done) => done(null, payload));
+  app.post<{ Params: { gateway: string } }>('/api/gateways/:gateway/bundle', { bodyLimit: bundleRelayBytesMax }, async (request, reply) => {
+    const { gateway } = request.params;
+    const bundle = request.body;
+    if (!isId(gateway)) throw hubError(hubErrors.badRequest, `'${gateway.slice(0, 80)}' is not a gateway id`);
+    if (!Buffer.isBuffer(bundle) || bundle.length < 8 || bundle.toString('latin1', 0, 8) !== 'MWBUNDLE') {
+      throw hubError(hubErrors.badRequest, 'the body must be a bundle file (content-type application/octet-stream, starting MWBUNDLE)');
+    }
+    if (!deps.ingest.gateways().some((view) => view.gateway === gateway)) {
+      throw hubError(hubErrors.notFound, `gateway ${gateway} has never connected to this hub: it would not receive the bundle`);
+    }
+    if (deps.broker === undefined) throw hubError(hubErrors.unavailable, 'this hub has no broker link');
+    try {
+      await deps.broker.publishBundle(deps.site, gateway, bundle);
+    } catch (error) {
+      throw hubError(hubErrors.unavailable, `the broker did not take the bundle: ${(error as Error).message}`);
+    }
+    deps.logger.info('bundle relayed', { gateway, bytes: bundle.length });
+    return reply.status(202).send({ relayed: { gateway, bytes: bundle.length, sha256: createHash('sha256').update(bundle).digest('hex') } });
+  });
+
   return app;
 }
+
+/** Bundles relayed over MQTT stay under the gateways' 1 MiB packet limit; bigger ones go to a gateway's local API. */
+export const bundleRelayBytesMax = 1_000_000;
 
 /** Severity and message from an alarm's payload (checked to be a JSON object when it entered); null when absent. */
 function alarmDetails(payload: string | undefined): { severity: string | null; message: string | null } {

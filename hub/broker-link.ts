@@ -20,6 +20,8 @@ export interface BrokerLink {
   /** The port gateways connect to. */
   readonly port: number;
   publishAck(site: string, gateway: string, ack: AckMessage): void;
+  /** Hands a rule bundle to the broker for one gateway (QoS 1); resolves once the broker has it. */
+  publishBundle(site: string, gateway: string, bundle: Uint8Array): Promise<void>;
   counters(): BrokerCounters;
   /** Stops taking new gateway connections (embedded) or new messages (external); acks still go out. */
   stopAccepting(): void;

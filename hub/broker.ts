@@ -42,6 +42,7 @@ export function publishRefusal(client: Pick<Client, 'id'> | null, topic: string)
   const address = parseTopic(topic);
   if (address === undefined) return undefined;
   if (address.kind === 'ack') return 'only the hub publishes acks';
+  if (address.kind === 'bundle') return 'only the hub publishes bundles';
   const expected = gatewayClientId(address.site, address.gateway);
   return client.id === expected ? undefined : `only client id '${expected}' may publish to ${address.kind} of ${address.site}/${address.gateway}`;
 }
@@ -122,6 +123,11 @@ export async function startBroker(deps: BrokerDeps): Promise<RunningBroker> {
         counters.acksFailed++;
         deps.logger.rateLimited(`ack:${gateway}`, brokerDefaults.refusalLogIntervalMs, 'warn', 'cannot publish ack', { gateway, error: error.message });
       });
+    },
+    publishBundle(site, gateway, bundle) {
+      if (broker.closed) return Promise.reject(new Error('the broker is closed'));
+      const packet = { cmd: 'publish', topic: topics.bundle(site, gateway), payload: Buffer.from(bundle), qos: 1, retain: false, dup: false } as const;
+      return new Promise<void>((resolve, reject) => broker.publish(packet, (error) => (error ? reject(error) : resolve())));
     },
     counters: () => ({ mode: 'embedded', connected: !broker.closed, ...counters }),
     stopAccepting() {

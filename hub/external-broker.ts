@@ -99,6 +99,10 @@ export async function connectExternalBroker(deps: ExternalBrokerDeps): Promise<B
       pending.set(topics.ack(ackSite, gateway), Buffer.from(JSON.stringify(ack)));
       pump();
     },
+    publishBundle(bundleSite: string, gateway: string, bundle: Uint8Array) {
+      if (client.state !== 'connected') return Promise.reject(new Error('the hub is not connected to its broker'));
+      return client.publish(topics.bundle(bundleSite, gateway), Buffer.from(bundle), { qos: 1, retain: false }).then(() => undefined);
+    },
     counters: () => ({ mode: 'external', connected: client.state === 'connected', refusedPublishes: 0, clientErrors: client.stats().protocolErrors, ...counters }),
     stopAccepting() {
       accepting = false;

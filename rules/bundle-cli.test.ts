@@ -172,6 +172,19 @@ describe('millwright keys and bundle', () => {
       const refused = await cli(bundle, 'install', file, '--gateway', `${url}/`);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toBe('refused BUNDLE_ROLLBACK: version 3 is not above 3\n');
+    answer = { status: 202, body: { relayed: { gateway: 'line1-gw', bytes: 4, sha256: 'cd'.repeat(32) } } };
+    const relayedPaths: string[] = [];
+    server.removeAllListeners('request');
+    server.on('request', (request, response) => {
+      relayedPaths.push(request.url ?? '');
+      request.resume().on('end', () => response.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body)));
+    });
+    const relayed = await cli(bundle, 'install', file, '--hub', url, '--to', 'line1-gw');
+    expect(relayed.code, relayed.stderr).toBe(0);
+    expect(relayed.stdout).toMatch(/^relayed 4 bytes to line1-gw/);
+    expect(relayedPaths).toEqual(['/api/gateways/line1-gw/bundle']);
+    expect((await cli(bundle, 'install', file, '--hub', url)).code).toBe(2);
+    expect((await cli(bundle, 'install', file, '--hub', url, '--gateway', url, '--to', 'x')).code).toBe(2);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }

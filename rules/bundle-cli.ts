@@ -91,13 +91,16 @@ Nothing is verified against a root: use 'millwright bundle verify' for that.`,
 
 const installSpec = {
   name: 'millwright bundle install',
-  summary: "Send a bundle file to a running gateway's local API; the gateway verifies it and swaps it in at a tick boundary.",
+  summary: "Send a bundle file to a running gateway, directly or through its site hub; the gateway verifies it and swaps it in at a tick boundary.",
   help: `
 arguments:
   FILE             the bundle file
 options:
   --gateway URL    the gateway's local API, e.g. http://127.0.0.1:8081/ (its 'api' setting;
                    'millwright demo' prints one per line)
+  --hub URL        or: the site hub's API; it relays the file to gateway --to over MQTT (up to
+                   1,000,000 bytes), held by the broker while the gateway is offline
+  --to ID          the gateway id, with --hub
   -h, --help       show this help
 
 The gateway checks signatures against the root it trusts, the version against what it ran, the
@@ -105,7 +108,7 @@ targets, hashes and limits; a refused bundle changes nothing. An accepted one is
 in at the next tick boundary and kept on probation: if its rules keep faulting the gateway rolls
 back to its last good bundle by itself. Watch 'rules' in GET /api/stats.
 Exit codes: 0 staged, 1 refused by the gateway (the reason is printed), 2 bad usage or unreachable.`,
-  options: { gateway: { type: 'string' } },
+  options: { gateway: { type: 'string' }, hub: { type: 'string' }, to: { type: 'string' } },
   positionalsMax: 1,
 } as const;
 
@@ -207,12 +210,15 @@ async function install(argv: readonly string[]): Promise<number> {
   const parsed = parseCommand(installSpec, argv);
   if (parsed === undefined) return exitCode.ok;
   const file = required(parsed.positionals[0], 'FILE', installSpec.name);
-  const gateway = required(parsed.values.gateway, '--gateway', installSpec.name);
+  const { gateway, hub, to } = parsed.values;
+  if ((gateway === undefined) === (hub === undefined)) throw usageError(`${installSpec.name}: give either --gateway URL or --hub URL --to ID\nrun '${installSpec.name} --help' for usage`);
+  const base = (gateway ?? hub)!;
+  const route = hub === undefined ? 'api/bundles' : `api/gateways/${encodeURIComponent(required(to, '--to', installSpec.name))}/bundle`;
   let url: URL;
   try {
-    url = new URL('api/bundles', gateway.endsWith('/') ? gateway : `${gateway}/`);
+    url = new URL(route, base.endsWith('/') ? base : `${base}/`);
   } catch {
-    throw usageError(`${installSpec.name}: --gateway must be a URL such as http://127.0.0.1:8081/, got '${gateway}'`);
+    throw usageError(`${installSpec.name}: --${hub === undefined ? 'gateway' : 'hub'} must be a URL such as http://127.0.0.1:8081/, got '${base}'`);
   }
   const bytes = readFileOrFail(file, 'bundle');
   let response: Response;
@@ -221,7 +227,11 @@ async function install(argv: readonly string[]): Promise<number> {
   } catch (error) {
     throw usageError(`${installSpec.name}: cannot reach ${url.href}: ${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message}`);
   }
-  const reply = (await response.json().catch(() => ({}))) as { staged?: { name: string; version: number; sha256: string }; code?: string; message?: string };
+  const reply = (await response.json().catch(() => ({}))) as { staged?: { name: string; version: number; sha256: string }; relayed?: { gateway: string; bytes: number }; code?: string; message?: string };
+  if (response.status === 202 && reply.relayed !== undefined) {
+    process.stdout.write(`relayed ${reply.relayed.bytes} bytes to ${reply.relayed.gateway} through ${url.origin}: the gateway verifies it itself; watch its bundle events on the hub\n`);
+    return exitCode.ok;
+  }
   if (response.status === 202 && reply.staged !== undefined) {
     process.stdout.write(`staged ${reply.staged.name} v${reply.staged.version} (${reply.staged.sha256.slice(0, 12)}) on ${url.origin}: it runs from the next tick boundary, on probation\n`);
     return exitCode.ok;

@@ -52,7 +52,8 @@ const now = (): number => performance.now();
 const ruleHostOptions = { onFault: (event: RuleFaultEvent) => post({ kind: 'rule-fault', event }) };
 const { program, rules } = buildScanProgram(data.header, ruleHostOptions);
 const ruleCommands = new RuleCommands(data.ruleCommands);
-let rulesSeen = Atomics.load(controlWords, control.rulesPending);
+// From 0, not the current count: a swap posted before this worker started must still be taken.
+let rulesSeen = 0;
 
 /** Between ticks: takes the latest posted swap, builds its rules, and switches to them (or refuses). */
 function swapRules(): void {
