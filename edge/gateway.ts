@@ -196,14 +196,14 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
       const ruleAlarm = rules.alarmOf(transition);
       if (ruleAlarm !== undefined) {
         const record = { tag: ruleAlarm.stateTag, ts: clock.nowMs(), value: transition.active, quality: 'good' as const };
-        forwarder.accept([record], 'alarm', JSON.stringify({ severity: severityNames[ruleAlarm.severity] ?? ruleAlarm.severity, value: transition.value, message: ruleAlarm.message }));
+        forwarder.accept([record], 'alarm', JSON.stringify({ severity: severityNames[ruleAlarm.severity] ?? ruleAlarm.severity, value: transition.value, message: ruleAlarm.message, rule: ruleAlarm.rule, device: ruleAlarm.device }));
         logger.warn(`alarm ${ruleAlarm.id} ${transition.active ? 'raised' : 'cleared'}`, { value: transition.value, severity: severityNames[ruleAlarm.severity], message: ruleAlarm.message });
         return;
       }
       const alarm = config.alarms[transition.alarmIndex];
       if (alarm !== undefined) {
         const record = { tag: alarmStateTag(area, alarm.id), ts: clock.nowMs(), value: transition.active, quality: 'good' as const };
-        forwarder.accept([record], 'alarm', JSON.stringify({ severity: alarm.severity, value: transition.value, message: alarm.message ?? null }));
+        forwarder.accept([record], 'alarm', JSON.stringify({ severity: alarm.severity, value: transition.value, message: alarm.message ?? null, device: alarm.tag.split('/')[0] }));
       }
       logger.warn(`alarm ${alarm?.id} ${transition.active ? 'raised' : 'cleared'}`, { tag: alarm?.tag, value: transition.value, severity: alarm?.severity, message: alarm?.message });
     },

@@ -60,6 +60,15 @@ export interface RuleAlarmRecord {
   readonly stateTag: string;
   readonly severity: number;
   readonly message: string;
+  readonly rule: string;
+  /** The device the rule's inputs and outputs belong to, when they all name one; else null. */
+  readonly device: string | null;
+}
+
+/** The one device every `device/tag` name of a rule refers to, or null when there are several. */
+function deviceOf(names: readonly string[]): string | null {
+  const devices = new Set(names.map((name) => name.split('/')[0]));
+  return devices.size === 1 ? [...devices][0]! : null;
 }
 
 export class GatewayRules {
@@ -140,7 +149,9 @@ export class GatewayRules {
     const generation = this.#generations.get(transition.generation) ?? this.#current;
     const alarm = generation.ruleAlarms[transition.alarmIndex - this.#context.builtinAlarms];
     if (alarm === undefined) return undefined;
-    return { id: alarm.id, stateTag: `${this.#context.area}/_alarms/${alarm.id}`, severity: alarm.severity, message: alarm.message };
+    const manifest = generation.plan?.rules.find((rule) => rule.name === alarm.rule)?.manifest;
+    const device = manifest === undefined ? null : deviceOf([...manifest.inputs, ...manifest.outputs].map((entry) => entry.name));
+    return { id: alarm.id, stateTag: `${this.#context.area}/_alarms/${alarm.id}`, severity: alarm.severity, message: alarm.message, rule: alarm.rule, device };
   }
 
   /** Index of a running rule by name, for operator commands; -1 when there is none. */
