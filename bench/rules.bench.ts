@@ -1,7 +1,10 @@
 // The rule engine's costs, each against a peer measured in the same run:
 //   1. the scan step over 200 rules and 2,000 tags, as sandboxed WebAssembly (the gateway's
 //      RuleHost: fuel metering, input copies, output reads) against the same logic as plain
-//      TypeScript step functions reading the snapshot directly (goal: WASM ≤ 1.5 × TypeScript);
+//      TypeScript step functions reading the snapshot directly (goal: WASM ≤ 1.5 × TypeScript),
+//      and, for context, against one TypeScript object per rule with the SDK's blocks as classes;
+//      The same step again in a child process with V8's WebAssembly trap handler off, for the
+//      team's decision recorded in docs/performance.md ("Rules");
 //   2. the step of 1,000 rules over 10,000 tags as a share of a 10 ms tick (goal: ≤ 0.25), and
 //      against the same 1,000 rules in TypeScript;
 //   3. build time per rule (compile, sandbox check, manifest) of the five examples, against a
@@ -9,6 +12,7 @@
 // Each tick changes 10% of the input tags (seeded random walks); both programs see the same
 // ticks, and their outputs are counted to show they did the same work.
 // usage: node --import tsx bench/rules.bench.ts [--quick]
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +29,7 @@ import { heading, note, printResult, printTable, quick, verdict } from './lib/re
 import { fmt, ratio } from './lib/stats.ts';
 
 const bench = 'rules';
+const childFlag = '--child-step-without-trap-handler';
 const inputsPerRule = 10;
 const noopRule = {
   path: join(tmpdir(), 'millwright-bench-rules', 'noop.ts'),
@@ -185,6 +190,88 @@ class TypeScriptRules implements StepProgram {
   }
 }
 
+// ---- the same rule as one TypeScript object per rule, its blocks as small classes (as the SDK) ----
+
+class MovingAverageBlock {
+  readonly #buffer = new Float64Array(16);
+  #next = 0;
+  #count = 0;
+  #sum = 0;
+
+  update(sample: number): number {
+    if (this.#count === 16) this.#sum -= this.#buffer[this.#next]!;
+    else this.#count++;
+    this.#buffer[this.#next] = sample;
+    this.#sum += sample;
+    this.#next = (this.#next + 1) % 16;
+    if (this.#next === 0) this.#sum = this.#buffer.reduce((sum, value) => sum + value, 0);
+    return this.#sum / this.#count;
+  }
+}
+
+class DeadbandBlock {
+  #last = NaN;
+  #started = false;
+  constructor(readonly band: number) {}
+
+  update(value: number): boolean {
+    const moved = Number.isNaN(value) !== Number.isNaN(this.#last) || Math.abs(value - this.#last) > this.band;
+    if (this.#started && !moved) return false;
+    this.#started = true;
+    this.#last = value;
+    return true;
+  }
+}
+
+class MachineMonitor {
+  readonly #meanSquare = new MovingAverageBlock();
+  readonly #rmsReport = new DeadbandBlock(0.1);
+  readonly #meanReport = new DeadbandBlock(0.5);
+  #active = false;
+  #runningBefore = false;
+  #starts = 0;
+  constructor(readonly index: number) {}
+
+  tick(context: StepContext): void {
+    const { values, qualities } = context;
+    const base = this.index * inputsPerRule;
+    if (qualities[base] === 0) {
+      const temperature = values[base]!;
+      if (!this.#active && temperature > 85) {
+        this.#active = true;
+        context.alarm(this.index, true, temperature, 3);
+        context.point(this.index, 1, 0, context.nowMs);
+        context.write(this.index, 0);
+      } else if (this.#active && temperature <= 83) {
+        this.#active = false;
+        context.alarm(this.index, false, temperature, 3);
+        context.point(this.index, 0, 0, context.nowMs);
+      }
+    }
+    const sample = values[base + 1]!;
+    const rms = Math.sqrt(this.#meanSquare.update(sample * sample));
+    if (this.#rmsReport.update(rms)) context.point(this.index * 2, rms, 0, context.nowMs);
+    const running = values[base + 2] !== 0;
+    if (running && !this.#runningBefore && this.#starts < 2 ** 31 - 1) this.#starts++;
+    this.#runningBefore = running;
+    let sum = 0;
+    for (let input = 3; input < inputsPerRule; input++) sum += values[base + input]!;
+    const mean = sum / 7;
+    if (this.#meanReport.update(mean)) context.point(this.index * 2 + 1, mean, 0, context.nowMs);
+  }
+}
+
+class TypeScriptRuleObjects implements StepProgram {
+  readonly #rules: MachineMonitor[];
+  constructor(rules: number) {
+    this.#rules = Array.from({ length: rules }, (_, index) => new MachineMonitor(index));
+  }
+
+  step(context: StepContext): void {
+    for (const rule of this.#rules) rule.tick(context);
+  }
+}
+
 // ---- the WebAssembly side: the gateway's RuleHost over a plan of N copies of the bench rule ----
 
 function plan(rule: BuiltRule, rules: number): RulePlan {
@@ -230,6 +317,18 @@ function measure(rules: number, programs: Readonly<Record<string, (rules: number
   return Object.fromEntries(runs.map((run) => [run.name, { us: median(run.samples), counts: run.counts }]));
 }
 
+/** In the child (trap handler off): only the 200-rule step, printed as one JSON line. */
+async function childStep(): Promise<void> {
+  const rule = await buildRule(fileURLToPath(new URL('../rules/sdk/testing/bench-rule.ts', import.meta.url)), { compile: compileCached });
+  const noop = await buildRule(noopRule.path, { compile: compileCached, sources: { [noopRule.path]: noopRule.text } });
+  const results = measure(200, {
+    'WebAssembly rules (RuleHost)': (count) => new RuleHost(plan(rule, count)),
+    'TypeScript functions': (count) => new TypeScriptRules(count),
+    'WebAssembly no-op rules (the floor)': (count) => new RuleHost(plan(noop, count)),
+  });
+  process.stdout.write(`CHILD ${JSON.stringify(results)}\n`);
+}
+
 async function main(): Promise<void> {
   const benchRule = fileURLToPath(new URL('../rules/sdk/testing/bench-rule.ts', import.meta.url));
   const rule = await buildRule(benchRule, { compile: compileCached });
@@ -240,6 +339,7 @@ async function main(): Promise<void> {
   const programs = {
     'WebAssembly rules (RuleHost)': (count: number) => hosts[hosts.push(new RuleHost(plan(rule, count))) - 1]!,
     'TypeScript functions': (count: number) => new TypeScriptRules(count),
+    'TypeScript rule objects': (count: number) => new TypeScriptRuleObjects(count),
     'WebAssembly no-op rules (the floor)': (count: number) => new RuleHost(plan(noop, count)),
   };
   const table = (results: Record<string, Measured>, count: number): void =>
@@ -257,6 +357,21 @@ async function main(): Promise<void> {
   const fuelUsedMax = Math.max(...hosts[0]!.stats().map((stats) => stats.fuelUsedMax));
   note(`ratio ${fmt(smallRatio)} (goal ≤ 1.5): ${verdict(smallRatio <= 1.5)}; most fuel a rule used in one tick: ${fuelUsedMax} of ${rule.manifest.limits.fuelPerTick}`);
   printResult({ bench, measure: 'step, 200 rules / 2,000 tags', value: wasmSmall, unit: 'µs/tick', reference: 'same logic as TypeScript', referenceValue: typeScriptSmall, ratio: smallRatio, goal: 'ratio ≤ 1.5', met: smallRatio <= 1.5 });
+  const objectsSmall = small['TypeScript rule objects']!.us;
+  note(`against one TypeScript object per rule (the SDK's blocks as classes, no batching across rules): ${fmt(ratio(wasmSmall, objectsSmall))}×; the floor (no-op rules) against the TypeScript functions: ${fmt(ratio(small['WebAssembly no-op rules (the floor)']!.us, typeScriptSmall))}×`);
+  printResult({ bench, measure: 'step, 200 rules / 2,000 tags, vs rule objects', value: wasmSmall, unit: 'µs/tick', reference: 'same logic as one TypeScript object per rule', referenceValue: objectsSmall, ratio: ratio(wasmSmall, objectsSmall) });
+
+  heading("step: 200 rules, with V8's WebAssembly trap handler off (node --disable-wasm-trap-handler, a child process)");
+  const child = spawnSync(process.execPath, ['--disable-wasm-trap-handler', '--import', 'tsx', fileURLToPath(import.meta.url), childFlag, ...(quick ? ['--quick'] : [])], { encoding: 'utf8' });
+  const line = child.stdout.split('\n').find((entry) => entry.startsWith('CHILD '));
+  if (child.status !== 0 || line === undefined) note(`not measured: the child exited with ${child.status} ${child.stderr.slice(0, 500)}`);
+  else {
+    const off = JSON.parse(line.slice('CHILD '.length)) as Record<string, Measured>;
+    table(off, 200);
+    const offRatio = ratio(off['WebAssembly rules (RuleHost)']!.us, off['TypeScript functions']!.us);
+    note(`ratio ${fmt(offRatio)} (goal ≤ 1.5): ${verdict(offRatio <= 1.5)}: memories without guard regions sit close together (fewer TLB misses), at the price of a bounds check per access`);
+    printResult({ bench, measure: 'step, 200 rules / 2,000 tags, trap handler off', value: off['WebAssembly rules (RuleHost)']!.us, unit: 'µs/tick', reference: 'same logic as TypeScript', referenceValue: off['TypeScript functions']!.us, ratio: offRatio, goal: 'ratio ≤ 1.5', met: offRatio <= 1.5 });
+  }
 
   heading('step: 1,000 rules over 10,000 tags, as a share of a 10 ms tick');
   const large = measure(1000, programs);
@@ -290,4 +405,5 @@ async function main(): Promise<void> {
   printResult({ bench, measure: 'build time per rule', value: perRuleMs, unit: 'ms', reference: 'bare AssemblyScript module', referenceValue: bareMs, ratio: ratio(perRuleMs, bareMs) });
 }
 
-await main();
+if (process.argv.includes(childFlag)) await childStep();
+else await main();

@@ -44,7 +44,7 @@ export type SeverityName = keyof typeof severityCodes;
 export const alarmFlags = { severityMask: 0xff, latching: 0x100 } as const;
 
 /** Exports the host adds while instrumenting, and the status codes its guards leave behind. */
-export const hostExports = { tick: 'mw_tick', start: 'mw_start', status: 'mw_status' } as const;
+export const hostExports = { tick: 'mw_tick', start: 'mw_start', status: 'mw_status', step: 'mw_step', header: 'mw_header' } as const;
 export const trapStatus = { none: 0, fuel: 1, memoryGrowFailed: 2 } as const;
 
 /** Defaults for what a rule may ask for; a gateway may lower or raise its own ceilings. */

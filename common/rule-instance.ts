@@ -36,8 +36,14 @@ export class RuleInstance {
   f64: Float64Array;
   u8: Uint8Array;
   u32: Uint32Array;
-  /** The module's exports, for tools and tests; the host itself calls only mw_tick. */
+  /** The module's exports, for tools and tests; the host itself calls only mw_step. */
   readonly exports: Readonly<Record<string, unknown>>;
+  /**
+   * mw_step(fuel, tick): stores the tick into the header, runs the tick on `fuel`, and returns the
+   * fuel left, or -1 - fuel left when the rule noted events (the events word is cleared). The gateway
+   * calls it from its batch module (common/rule-batch.ts), tools through step().
+   */
+  readonly stepFunction: (fuel: number, tick: number) => number;
   readonly #memory: WasmMemory;
   readonly #tick: (fuel: number) => number;
   readonly #status: WasmGlobal;
@@ -76,6 +82,7 @@ export class RuleInstance {
     this.#memory = memory;
     this.#tick = exports[hostExports.tick] as (fuel: number) => number;
     this.#status = exports[hostExports.status] as WasmGlobal;
+    this.stepFunction = exports[hostExports.step] as (fuel: number, tick: number) => number;
     if (compiled.hasStart) {
       try {
         (exports[hostExports.start] as (fuel: number) => number)(startFuel);
@@ -89,6 +96,7 @@ export class RuleInstance {
     if (recorder.slots.header === -1) throw new MillwrightError(ruleErrors.declarationInvalid, 'the module declares nothing: a rule imports the millwright SDK');
     this.declarations = recorder.declarations;
     this.slots = recorder.slots;
+    (exports[hostExports.header] as WasmGlobal).value = recorder.slots.header; // checked in bounds and aligned by declare
     this.f64 = new Float64Array(memory.buffer);
     this.u8 = new Uint8Array(memory.buffer);
     this.u32 = new Uint32Array(memory.buffer);
@@ -99,6 +107,18 @@ export class RuleInstance {
     const left = this.#tick(fuel);
     if (this.f64.length === 0) this.#refreshViews(); // the memory grew: old views are detached
     return fuel - left;
+  }
+
+  /** Runs one tick through mw_step (see stepFunction); returns its result. Throws the rule's fault. */
+  step(fuel: number, tick: number): number {
+    const result = this.stepFunction(fuel, tick);
+    this.checkViews();
+    return result;
+  }
+
+  /** After a tick: renews the views if the rule's memory grew (growing detaches the old buffer). */
+  checkViews(): void {
+    if (this.f64.length === 0) this.#refreshViews();
   }
 
   /** Turns what a tick or the start function threw into a fault code and message. */

@@ -1,12 +1,17 @@
 // The sandbox check at load: a rule module may import only the host ABI (millwright.declare and
 // env.abort), must define one memory with a maximum within the limit, must export `memory` and a
 // `tick` of type () -> (). The accepted module is rewritten before it is compiled: fuel metering
-// and memory guards in every function (rule-instrument.ts), two host globals (fuel, status), and
-// `mw_tick(fuel) -> fuel left` / `mw_start(fuel) -> fuel left` wrappers, so one call runs a tick
-// with its budget. The start section is removed and run through mw_start instead: instantiation
-// executes no rule code, and a start function that loops runs out of fuel like any tick.
+// and memory guards in every function (rule-instrument.ts), host globals (fuel, status, the
+// header slot's address, the memory size last reported), and `mw_tick(fuel) -> fuel left` /
+// `mw_start(fuel) -> fuel left` wrappers, so one call runs a tick with its budget.
+// `mw_step(fuel, tick)` is the gateway's per-tick entry: it also stores the tick into the header
+// and reads and clears the header's events word, so the host touches a rule's memory only for
+// changed inputs and what the rule produced (it returns the fuel left, or -1 - fuel left when
+// there were events or the memory grew). The start section is removed and run through mw_start
+// instead: instantiation executes no rule code, and a start function that loops runs out of fuel
+// like any tick.
 import { MillwrightError } from './errors.ts';
-import { declareImport, hostExports, importModule, ruleLimitDefaults } from './rule-abi.ts';
+import { declareImport, hostExports, importModule, ruleLimitDefaults, slotLayout } from './rule-abi.ts';
 import { ruleErrors } from './rule-errors.ts';
 import { instrumentBody, type FuelGlobals } from './rule-instrument.ts';
 import { ByteReader, concatBytes, encodeName, encodeSection, encodeU32, invalid, parseModule, type FunctionType, type ParsedModule } from './rule-wasm.ts';
@@ -78,9 +83,34 @@ function instrumentCode(module: ParsedModule, content: ByteReader, globals: Fuel
   return out;
 }
 
+interface HostGlobals extends FuelGlobals {
+  readonly header: number;
+  /** The memory size in pages when mw_step last reported; a change is reported like an event. */
+  readonly pages: number;
+}
+
 function wrapper(target: number, globals: FuelGlobals): number[] {
   // (param $fuel i32) (result i32): fuel = $fuel; status = 0; call target; return fuel
   const body = [0x00, 0x20, 0x00, 0x24, ...encodeU32(globals.fuel), 0x41, 0x00, 0x24, ...encodeU32(globals.status), 0x10, ...encodeU32(target), 0x23, ...encodeU32(globals.fuel), 0x0b];
+  return [...encodeU32(body.length), ...body];
+}
+
+function stepWrapper(target: number, globals: HostGlobals): number[] {
+  const fuel = encodeU32(globals.fuel);
+  const header = encodeU32(globals.header);
+  const { tick, events } = slotLayout.header;
+  const pages = encodeU32(globals.pages);
+  // (param $fuel i32) (param $tick f64) (result i32): fuel = $fuel; status = 0; header.tick = $tick;
+  // call target; if (header.events | memory.size != pages) { header.events = 0; pages = memory.size;
+  // return -1 - fuel } return fuel. A grown memory is reported so the host renews its views.
+  const body = [
+    0x00, 0x20, 0x00, 0x24, ...fuel, 0x41, 0x00, 0x24, ...encodeU32(globals.status),
+    0x23, ...header, 0x20, 0x01, 0x39, 0x03, ...encodeU32(tick),
+    0x10, ...encodeU32(target),
+    0x23, ...header, 0x28, 0x02, ...encodeU32(events), 0x3f, 0x00, 0x23, ...pages, 0x47, 0x72,
+    0x04, i32, 0x23, ...header, 0x41, 0x00, 0x36, 0x02, ...encodeU32(events), 0x3f, 0x00, 0x24, ...pages, 0x41, 0x7f, 0x23, ...fuel, 0x6b,
+    0x05, 0x23, ...fuel, 0x0b, 0x0b,
+  ];
   return [...encodeU32(body.length), ...body];
 }
 
@@ -101,22 +131,26 @@ export function prepareRuleModule(bytes: Uint8Array, limits: SandboxLimits = { m
   if (bytes.length > limits.moduleBytesMax) throw new MillwrightError(ruleErrors.moduleTooLarge, `the module is ${bytes.length} bytes, above the limit of ${limits.moduleBytesMax}`);
   const module = parseModule(bytes);
   const tick = check(module, limits);
-  const globals: FuelGlobals = { fuel: module.importedGlobals + module.globals, status: module.importedGlobals + module.globals + 1 };
+  const firstGlobal = module.importedGlobals + module.globals;
+  const globals: HostGlobals = { fuel: firstGlobal, status: firstGlobal + 1, header: firstGlobal + 2, pages: firstGlobal + 3 };
   const wrapperType = module.types.length;
+  const stepType = wrapperType + 1;
   const functionCount = module.importedFunctions + module.functionTypes.length;
-  const wrappers: { name: string; target: number }[] = [{ name: hostExports.tick, target: tick }];
-  if (module.start !== undefined) wrappers.push({ name: hostExports.start, target: module.start });
+  const wrappers: { name: string; type: number; body: number[] }[] = [{ name: hostExports.tick, type: wrapperType, body: wrapper(tick, globals) }];
+  if (module.start !== undefined) wrappers.push({ name: hostExports.start, type: wrapperType, body: wrapper(module.start, globals) });
+  wrappers.push({ name: hostExports.step, type: stepType, body: stepWrapper(tick, globals) });
   const content = (id: number): Uint8Array | undefined => {
     const section = module.sections.find((entry) => entry.id === id);
     return section === undefined ? undefined : bytes.subarray(section.start, section.end);
   };
   const replaced: Record<number, number[]> = {
-    1: vecWith(content(1), [[0x60, 1, i32, 1, i32]]),
-    3: vecWith(content(3), wrappers.map(() => encodeU32(wrapperType))),
-    6: vecWith(content(6), [[i32, 1, 0x41, 0x00, 0x0b], [i32, 1, 0x41, 0x00, 0x0b]]),
+    1: vecWith(content(1), [[0x60, 1, i32, 1, i32], [0x60, 2, i32, f64, 1, i32]]),
+    3: vecWith(content(3), wrappers.map((entry) => encodeU32(entry.type))),
+    6: vecWith(content(6), [[i32, 1, 0x41, 0x00, 0x0b], [i32, 1, 0x41, 0x00, 0x0b], [i32, 1, 0x41, 0x00, 0x0b], [i32, 1, 0x41, 0x00, 0x0b]]),
     7: vecWith(content(7), [
       ...wrappers.map((entry, index) => [...encodeName(entry.name), 0x00, ...encodeU32(functionCount + index)]),
       [...encodeName(hostExports.status), 0x03, ...encodeU32(globals.status)],
+      [...encodeName(hostExports.header), 0x03, ...encodeU32(globals.header)],
     ]),
   };
   const code = content(10);
@@ -124,7 +158,7 @@ export function prepareRuleModule(bytes: Uint8Array, limits: SandboxLimits = { m
   const codeReader = new ByteReader(code);
   const bodies = instrumentCode(module, codeReader, globals);
   const bodyCount = module.functionTypes.length + wrappers.length;
-  replaced[10] = [...encodeU32(bodyCount), ...bodies, ...wrappers.flatMap((entry) => wrapper(entry.target, globals))];
+  replaced[10] = [...encodeU32(bodyCount), ...bodies, ...wrappers.flatMap((entry) => entry.body)];
 
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   let globalsWritten = content(6) !== undefined;

@@ -2,8 +2,11 @@
 // and parameters (replayed into a fresh instance after a fault), NaN canonicalisation at the
 // boundary, reading outputs, points and alarm transitions back, and faults: a tick that traps,
 // runs out of fuel or out of memory emits the rule's safe values in the same tick, reports the
-// fault, and counts towards quarantine. Shared by `rules test` and the gateway's rule host, so
-// both see exactly the same behaviour. Allocation-free per tick except on a fault.
+// fault, and counts towards quarantine. Shared by `rules test` and the gateway's rule host: the
+// host runs its rules in one batch call and keeps the per-tick copies of inputs and outputs in its
+// own flat tables (edge/rules/rule-host-tables.ts), but restarts, fault classification, safe
+// values and quarantine all go through here, so both see the same behaviour. Allocation-free per
+// tick except on a fault.
 import { MillwrightError } from './errors.ts';
 import { slotLayout } from './rule-abi.ts';
 import { sameDeclarations, type RuleDeclarations } from './rule-declarations.ts';
@@ -35,8 +38,6 @@ export interface SupervisorOptions {
 /** Offsets of one instance's slots as indices into its f64 / u8 / u32 views. */
 interface InstanceIo {
   readonly instance: RuleInstance;
-  readonly tick: number;
-  readonly events: number;
   readonly inputValue: Int32Array;
   readonly inputQuality: Int32Array;
   readonly outputValue: Int32Array;
@@ -91,6 +92,11 @@ export class RuleSupervisor {
     return this.#quarantined;
   }
 
+  /** The running instance; undefined after a fault until begin() restarts it. */
+  get instance(): RuleInstance | undefined {
+    return this.#io?.instance;
+  }
+
   /** A new sample (or quality) for input `index` in this tick. */
   input(index: number, value: number, quality: number, tick: number): void {
     const canonical = value !== value ? NaN : value;
@@ -103,33 +109,6 @@ export class RuleSupervisor {
     io.instance.f64[slot] = canonical;
     io.instance.f64[slot + 1] = tick;
     io.instance.u8[io.inputQuality[index]!] = quality;
-  }
-
-  /**
-   * The gateway's per-tick copy: input i reads tag tags[i] of the scan's snapshot; only tags that
-   * changed in this tick are copied, unless `all` (the first tick).
-   */
-  copyInputs(tags: Int32Array, values: Float64Array, qualities: Uint8Array, changed: Uint8Array, all: boolean, tick: number): void {
-    const hostValues = this.#inputValues;
-    const hostQualities = this.#inputQualities;
-    const hostTicks = this.#inputChangedTicks;
-    const io = this.#io;
-    for (let input = 0; input < tags.length; input++) {
-      const tag = tags[input]!;
-      if (!all && changed[tag] !== 1) continue;
-      const value = values[tag]!;
-      const canonical = value !== value ? NaN : value;
-      const quality = qualities[tag]!;
-      hostValues[input] = canonical;
-      hostQualities[input] = quality;
-      hostTicks[input] = tick;
-      if (io === undefined) continue;
-      const slot = io.inputValue[input]!;
-      const f64 = io.instance.f64;
-      f64[slot] = canonical;
-      f64[slot + 1] = tick;
-      io.instance.u8[io.inputQuality[input]!] = quality;
-    }
   }
 
   /** Sets a parameter between ticks; throws RULE_PARAM_INVALID for an unknown name or a value out of range. */
@@ -153,32 +132,64 @@ export class RuleSupervisor {
     this.#window.reset();
   }
 
+  /**
+   * One tick: begin, mw_step, then the outputs or the fault. `rules test` runs rules this way; the
+   * gateway's rule host calls begin() and trapped() around its batch call and reads the outputs
+   * and counts fuel itself (edge/rules/rule-host.ts).
+   */
   run(tick: number, sink: RuleSink): void {
-    if (this.#quarantined) return;
-    let io = this.#io;
-    if (io === undefined) {
-      try {
-        io = this.#io = this.#attach(new RuleInstance(this.#options.compiled, this.#options.tickMs, this.#options.startFuel));
-        this.stats.restarts++;
-      } catch (error) {
-        this.#fault(tick, ruleFaultCodes.restartFailed, (error as Error).message, sink);
-        return;
-      }
-    }
-    const instance = io.instance;
-    instance.f64[io.tick] = tick;
-    let used: number;
+    const instance = this.begin(tick, sink);
+    if (instance === undefined) return;
+    let result: number;
     try {
-      used = instance.tick(this.#options.fuelPerTick);
+      result = instance.step(this.#options.fuelPerTick, tick);
     } catch (error) {
-      const fault = instance.classify(error);
-      this.#fault(tick, fault.code, fault.message, sink);
+      this.trapped(tick, error, sink);
       return;
     }
+    const used = this.#options.fuelPerTick - (result < 0 ? -1 - result : result);
     this.stats.ticks++;
     if (used > this.stats.fuelUsedMax) this.stats.fuelUsedMax = used;
-    if (instance.u32[io.events] === 0) return;
-    instance.u32[io.events] = 0;
+    this.#emit(result, sink);
+  }
+
+  /** The fuel each tick runs on. */
+  get fuelPerTick(): number {
+    return this.#options.fuelPerTick;
+  }
+
+  /**
+   * Before a tick: the instance to step, restarted first after a fault; undefined when the rule is
+   * quarantined or its restart failed (then faulted, with its safe values emitted).
+   */
+  begin(tick: number, sink: RuleSink): RuleInstance | undefined {
+    if (this.#quarantined) return undefined;
+    const io = this.#io;
+    if (io !== undefined) return io.instance;
+    try {
+      this.#io = this.#attach(new RuleInstance(this.#options.compiled, this.#options.tickMs, this.#options.startFuel));
+      this.stats.restarts++;
+      return this.#io.instance;
+    } catch (error) {
+      this.#fault(tick, ruleFaultCodes.restartFailed, (error as Error).message, sink);
+      return undefined;
+    }
+  }
+
+  /** The tick threw (a trap, an abort, fuel or memory): safe values, fault report, quarantine count. */
+  trapped(tick: number, error: unknown, sink: RuleSink): void {
+    const io = this.#io;
+    if (io === undefined) return;
+    const fault = io.instance.classify(error);
+    this.#fault(tick, fault.code, fault.message, sink);
+  }
+
+  /** After a tick whose mw_step returned `result`: when it is negative (events, or a grown memory), the outputs, points and alarm transitions. */
+  #emit(result: number, sink: RuleSink): void {
+    const io = this.#io;
+    if (io === undefined || result >= 0) return;
+    const instance = io.instance;
+    instance.checkViews();
     const { f64, u8 } = instance;
     for (let index = 0; index < io.outputDirty.length; index++) {
       if (u8[io.outputDirty[index]!] === 0) continue;
@@ -216,11 +227,9 @@ export class RuleSupervisor {
       throw new MillwrightError(ruleErrors.manifestMismatch, `rule ${this.name}: a restarted instance declared something else`);
     }
     const { slots } = instance;
-    const { input, output, param, point, alarm, header } = slotLayout;
+    const { input, output, param, point, alarm } = slotLayout;
     const io: InstanceIo = {
       instance,
-      tick: (slots.header + header.tick) / 8,
-      events: (slots.header + header.events) / 4,
       inputValue: at(slots.inputs, input.value, 8),
       inputQuality: at(slots.inputs, input.quality, 1),
       outputValue: at(slots.outputs, output.value, 8),

@@ -14,6 +14,10 @@ export interface WasmGlobal {
   value: unknown;
 }
 
+export interface WasmTable {
+  set(index: number, value: unknown): void;
+}
+
 export interface WasmInstance {
   readonly exports: Readonly<Record<string, unknown>>;
 }

@@ -1,15 +1,19 @@
 // The gateway's rule host: runs every compiled rule of a plan inside the scan's step, as a
-// StepProgram. Per tick and rule it copies the inputs that changed into the rule's memory, runs
-// the tick on its fuel budget, and turns what the rule produced into scan outputs: writes,
-// points, alarm transitions (with their state points). A rule that faults gets its safe values
-// written in the same tick and is reported through onFault; every other rule keeps running.
-// Allocation-free per tick except on a fault.
+// StepProgram. Per tick it copies each rule's changed inputs into the rule's memory, runs every
+// rule on its own fuel budget in one call through the batch module (common/rule-batch.ts), and
+// then, in rule order, turns what each rule produced into scan outputs: writes, points, alarm
+// transitions (with their state points). A rule that faults unwinds the batch call; the host
+// notes the fault and resumes the batch at the next rule, so every other rule still runs in the
+// tick, and the faulted rule's safe values are written in the same tick and reported through
+// onFault. Allocation-free per tick except on a fault.
 import { ruleLimitDefaults, severityCodes } from '../../common/rule-abi.ts';
-import { compileRule, type CompiledRule } from '../../common/rule-instance.ts';
+import { RuleBatch } from '../../common/rule-batch.ts';
+import { compileRule, type CompiledRule, type RuleInstance } from '../../common/rule-instance.ts';
 import { checkModuleHash, manifestDeclarations } from '../../common/rule-manifest.ts';
 import type { RuleFaultCode } from '../../common/rule-errors.ts';
 import { RuleSupervisor, type RuleSink } from '../../common/rule-supervisor.ts';
 import type { StepContext, StepProgram } from '../scan/step.ts';
+import { HostTables } from './rule-host-tables.ts';
 import type { RuleBinding, RulePlan } from './rule-plan.ts';
 
 export interface RuleFaultEvent {
@@ -37,35 +41,42 @@ export interface RuleStats {
 
 const good = 0;
 
+/** The tick's context, shared by every rule's emitter (set once per step). */
+interface ContextHolder {
+  context: StepContext | undefined;
+}
+
 /** One rule's sink: maps the rule's own indices to the scan's, for the tick's context. */
 class RuleEmitter implements RuleSink {
-  context: StepContext | undefined;
+  readonly #holder: ContextHolder;
   readonly #binding: RuleBinding;
   readonly #severities: Int32Array;
   readonly #onFault: ((event: RuleFaultEvent) => void) | undefined;
 
-  constructor(binding: RuleBinding, severities: Int32Array, onFault: ((event: RuleFaultEvent) => void) | undefined) {
+  constructor(holder: ContextHolder, binding: RuleBinding, severities: Int32Array, onFault: ((event: RuleFaultEvent) => void) | undefined) {
+    this.#holder = holder;
     this.#binding = binding;
     this.#severities = severities;
     this.#onFault = onFault;
   }
 
   write(output: number, value: number): void {
-    this.context!.write(this.#binding.outputTags[output]!, value);
+    this.#holder.context!.write(this.#binding.outputTags[output]!, value);
   }
 
   point(point: number, value: number, quality: number): void {
-    this.context!.point(this.#binding.pointTags[point]!, value, quality, this.context!.nowMs);
+    const context = this.#holder.context!;
+    context.point(this.#binding.pointTags[point]!, value, quality, context.nowMs);
   }
 
   alarm(alarm: number, active: boolean, value: number): void {
-    const context = this.context!;
+    const context = this.#holder.context!;
     context.alarm(this.#binding.alarmIndices[alarm]!, active, value, this.#severities[alarm]!);
     context.point(this.#binding.alarmStateTags[alarm]!, active ? 1 : 0, good, context.nowMs);
   }
 
   fault(code: RuleFaultCode, message: string, quarantined: boolean): void {
-    this.#onFault?.({ rule: this.#binding.name, code, message, tick: this.context!.tick, quarantined });
+    this.#onFault?.({ rule: this.#binding.name, code, message, tick: this.#holder.context!.tick, quarantined });
   }
 }
 
@@ -73,13 +84,27 @@ interface HostedRule {
   readonly binding: RuleBinding;
   readonly supervisor: RuleSupervisor;
   readonly emitter: RuleEmitter;
-  readonly inputTags: Int32Array;
-  /** Until the first step, every input is copied whether it changed or not. */
-  synced: boolean;
+  /** The instance the batch table steps; undefined while the rule is down (faulted or quarantined). */
+  instance: RuleInstance | undefined;
+  /** What this tick's step threw, kept until the rule's turn to emit. */
+  error: unknown;
 }
 
 export class RuleHost implements StepProgram {
   readonly #rules: HostedRule[];
+  readonly #batch: RuleBatch | undefined;
+  readonly #tables: HostTables;
+  readonly #holder: ContextHolder = { context: undefined };
+  /** Rules that are down (to restart at the next step, or quarantined); the step looks at them only when this is not 0. */
+  #downCount = 0;
+  /** Rules that faulted in this step, ascending. */
+  readonly #faulted: number[] = [];
+  #synced = false;
+  #changedSource: Uint8Array | undefined;
+  #changedWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  #watchIndex = new Int32Array(0);
+  #watchedFirst = 0;
+  #watchedLast = -1;
 
   /** Compiles and starts every rule; throws RULE_* errors for a module or manifest that is not acceptable. */
   constructor(plan: RulePlan, options: RuleHostOptions = {}) {
@@ -104,21 +129,138 @@ export class RuleHost implements StepProgram {
         expected: manifestDeclarations(manifest),
       });
       const severities = Int32Array.from(manifest.alarms, (alarm) => severityCodes[alarm.severity]);
-      return { binding, supervisor, emitter: new RuleEmitter(binding, severities, options.onFault), inputTags: Int32Array.from(binding.inputTags), synced: false };
+      const emitter = new RuleEmitter(this.#holder, binding, severities, options.onFault);
+      return { binding, supervisor, emitter, instance: undefined, error: undefined };
     });
+    this.#tables = new HostTables(plan.rules);
+    this.#batch = this.#rules.length === 0 ? undefined : new RuleBatch(this.#rules.length);
+    this.#rules.forEach((rule, index) => this.#bind(index, rule.supervisor.instance!));
   }
 
   step(context: StepContext): void {
-    const { values, qualities, changed, tick } = context;
+    const batch = this.#batch;
+    if (batch === undefined) return;
+    this.#holder.context = context;
+    const { tick } = context;
+    const rules = this.#rules;
+    // 1. copy what changed (everything on the first step), restart rules that faulted
+    if (this.#synced) this.#copyChanged(context);
+    else {
+      this.#copyAll(context);
+      this.#synced = true;
+    }
+    if (this.#downCount > 0) this.#restart(tick);
+    // 2. one call runs every rule; a fault ends the call, and the batch resumes after that rule
+    batch.clearEvents();
+    for (let from = 0; from < rules.length; ) {
+      try {
+        batch.run(from, tick);
+        break;
+      } catch (error) {
+        const index = batch.current;
+        const rule = rules[index]!;
+        rule.error = error;
+        rule.instance = undefined;
+        batch.setBudget(index, 0);
+        this.#downCount++;
+        this.#faulted.push(index);
+        from = index + 1;
+      }
+    }
+    // 3. in rule order: what each rule with events produced, or a faulted rule's safe values
+    const faulted = this.#faulted;
+    const tables = this.#tables;
+    let nextFault = 0;
+    const events = batch.eventCount;
+    for (let at = 0; at < events; at++) {
+      const index = batch.eventRule(at);
+      while (nextFault < faulted.length && faulted[nextFault]! < index) this.#emitFault(faulted[nextFault++]!, tick);
+      tables.emit(index, rules[index]!.instance!, context);
+    }
+    while (nextFault < faulted.length) this.#emitFault(faulted[nextFault++]!, tick);
+    faulted.length = 0;
+  }
+
+  #emitFault(index: number, tick: number): void {
+    const rule = this.#rules[index]!;
+    rule.supervisor.trapped(tick, rule.error, rule.emitter);
+    rule.error = undefined;
+  }
+
+  /** Restarts the rules that are down and not quarantined; a failed restart is a fault (emitted now). */
+  #restart(tick: number): void {
     const rules = this.#rules;
     for (let index = 0; index < rules.length; index++) {
       const rule = rules[index]!;
-      const supervisor = rule.supervisor;
-      if (supervisor.quarantined) continue;
-      supervisor.copyInputs(rule.inputTags, values, qualities, changed, !rule.synced, tick);
-      rule.synced = true;
-      rule.emitter.context = context;
-      supervisor.run(tick, rule.emitter);
+      if (rule.instance !== undefined || rule.supervisor.quarantined) continue;
+      const instance = rule.supervisor.begin(tick, rule.emitter);
+      if (instance === undefined) continue;
+      this.#bind(index, instance);
+      this.#downCount--;
+    }
+  }
+
+  /** Puts an instance into the batch table, locates its slots and replays the host's inputs and alarm states into it. */
+  #bind(index: number, instance: RuleInstance): void {
+    const rule = this.#rules[index]!;
+    this.#tables.locate(index, instance);
+    rule.instance = instance;
+    this.#batch!.bind(index, instance.stepFunction);
+    this.#batch!.setBudget(index, rule.supervisor.fuelPerTick);
+  }
+
+  /**
+   * Copies the inputs whose tags changed. The changed flags are read four at a time (most words are
+   * all zero when a tenth of the tags change per tick); watchIndex maps a tag to its watched entry.
+   */
+  #copyChanged(context: StepContext): void {
+    const { changed } = context;
+    if (this.#changedSource !== changed) this.#watch(changed);
+    const words = this.#changedWords;
+    const watchIndex = this.#watchIndex;
+    const wordsEnd = Math.min(words.length, (this.#watchedLast >> 2) + 1);
+    for (let word = this.#watchedFirst >> 2; word < wordsEnd; word++) {
+      if (words[word] === 0) continue;
+      for (let tag = word << 2; tag < (word << 2) + 4; tag++) if (changed[tag] === 1 && watchIndex[tag]! >= 0) this.#copyTag(context, tag, watchIndex[tag]!);
+    }
+    for (let tag = Math.max(words.length << 2, this.#watchedFirst); tag <= this.#watchedLast && tag < changed.length; tag++) {
+      if (changed[tag] === 1 && watchIndex[tag]! >= 0) this.#copyTag(context, tag, watchIndex[tag]!);
+    }
+  }
+
+  #copyTag(context: StepContext, tag: number, watched: number): void {
+    const tables = this.#tables;
+    const { readerStart, readers, inputRule } = tables;
+    const value = context.values[tag]!;
+    const canonical = value !== value ? NaN : value;
+    const quality = context.qualities[tag]!;
+    for (let reader = readerStart[watched]!; reader < readerStart[watched + 1]!; reader++) {
+      const input = readers[reader]!;
+      tables.write(input, this.#rules[inputRule[input]!]!.instance, canonical, quality, context.tick);
+    }
+  }
+
+  /** Indexes the scan's changed flags (once: the scan keeps one array for its lifetime). */
+  #watch(changed: Uint8Array): void {
+    this.#changedSource = changed;
+    this.#changedWords = changed.byteOffset % 4 === 0 ? new Int32Array(changed.buffer, changed.byteOffset, changed.length >> 2) : new Int32Array(0);
+    this.#watchIndex = new Int32Array(changed.length).fill(-1);
+    const { watched } = this.#tables;
+    watched.forEach((tag, index) => {
+      if (tag < changed.length) this.#watchIndex[tag] = index;
+    });
+    this.#watchedFirst = watched.length === 0 ? 0 : watched[0]!;
+    this.#watchedLast = watched.length === 0 ? -1 : watched[watched.length - 1]!;
+  }
+
+  /** The first step: every rule sees every input as new. */
+  #copyAll(context: StepContext): void {
+    const { values, qualities, tick } = context;
+    const tables = this.#tables;
+    const { inputTag, inputRule } = tables;
+    for (let input = 0; input < inputTag.length; input++) {
+      const value = values[inputTag[input]!]!;
+      tables.write(input, this.#rules[inputRule[input]!]!.instance, value !== value ? NaN : value, qualities[inputTag[input]!]!, tick);
     }
   }
 
@@ -144,8 +286,15 @@ export class RuleHost implements StepProgram {
     return true;
   }
 
+  /** Ticks run and the most fuel used come from the batch module, which counts them per rule. */
   stats(): RuleStats[] {
-    return this.#rules.map(({ binding, supervisor }) => ({ name: binding.name, ...supervisor.stats, quarantined: supervisor.quarantined }));
+    return this.#rules.map(({ binding, supervisor }, index) => ({
+      name: binding.name,
+      ...supervisor.stats,
+      ticks: this.#batch!.ticks(index),
+      fuelUsedMax: this.#batch!.fuelUsedMax(index),
+      quarantined: supervisor.quarantined,
+    }));
   }
 
   #find(rule: number | string): HostedRule | undefined {
