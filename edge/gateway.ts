@@ -190,7 +190,7 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
       });
     },
     onRuleFault: (event) => rules.onFault(event),
-    onRulesSwapped: (generation, tick, swapMs) => rules.onSwapped(generation, tick, swapMs),
+    onRulesSwapped: (generation, tick, swapMs, carried) => rules.onSwapped(generation, tick, swapMs, carried),
     onRulesRefused: (generation, code, message) => rules.onRefused(generation, code, message),
     onAlarm: (transition) => {
       const ruleAlarm = rules.alarmOf(transition);

@@ -174,12 +174,12 @@ export class GatewayRules {
     this.#installer?.reportFault(event.rule, event.tick);
   }
 
-  onSwapped(generation: number, tick: number, swapMs: number): void {
+  onSwapped(generation: number, tick: number, swapMs: number, carried: readonly string[] = []): void {
     this.#lastSwap = { generation, tick, swapMs };
     const swapped = this.#generations.get(generation);
     if (swapped !== undefined) this.#current = swapped;
     for (const older of this.#generations.keys()) if (older < generation - 1) this.#generations.delete(older);
-    this.#context.logger.info('rules swapped in', { generation, tick, swapMs: Math.round(swapMs * 1000) / 1000, rules: this.#current.plan?.rules.map((rule) => rule.name).join(', ') ?? '' });
+    this.#context.logger.info('rules swapped in', { generation, tick, swapMs: Math.round(swapMs * 1000) / 1000, rules: this.#current.plan?.rules.map((rule) => rule.name).join(', ') ?? '', keptRunning: carried.join(', ') });
   }
 
   onRefused(generation: number, code: string, message: string): void {

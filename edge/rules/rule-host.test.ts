@@ -134,4 +134,31 @@ describe('binding rules to the gateway tag map', () => {
   it('refuses parameters the rule does not declare', async () => {
     expect(await refusal({ tick: '' }, {}, { limit: 3 })).toBe("RULE_PARAM_INVALID: rule r (r.wasm): has no parameter 'limit' (it declares: none)");
   });
+
+  it('keeps an unchanged running rule across a swap (its state goes on) and starts a changed one afresh', async () => {
+    const counter: WatRule = { inputs: ['m/in'], points: ['m/count'], extra: '(global $count (mut f64) (f64.const 0))', tick: '(global.set $count (f64.add (global.get $count) (f64.const 1))) (call $publish (i32.const 0) (global.get $count))' };
+    const first = planRules([await loaded('counter', counter)], planContext());
+    const header: TraceHeader = { version: 1, gateway: 'g', tickMs: 10, publishInputs: false, tags: [...deviceTags, ...first.tags], alarms: [] };
+    const old = new RuleHost(first.plan);
+    const before = scan(header, old);
+    for (let tick = 0; tick < 3; tick++) before.tick(tick, tick);
+    expect(before.lines.at(-1)).toBe('tick 2 point line1/m/count 3 good 1020');
+
+    // The same rule with a doubler added: the counter carries on from 3.
+    const second = planRules([await loaded('counter', counter), await loaded('doubler', doubler)], planContext());
+    const swapped = new RuleHost(second.plan, { previous: old });
+    expect(swapped.carried).toEqual(['counter']);
+    const after = scan({ ...header, tags: [...deviceTags, ...second.tags] }, swapped);
+    after.tick(3, 3);
+    expect(after.lines).toContain('tick 3 point line1/m/count 4 good 1030');
+
+    // A new module under the same name is a different rule: it starts from its top-level code.
+    const rebuilt: WatRule = { ...counter, extra: '(global $count (mut f64) (f64.const 100))' };
+    const third = planRules([await loaded('counter', rebuilt)], planContext());
+    const restarted = new RuleHost(third.plan, { previous: swapped });
+    expect(restarted.carried).toEqual([]);
+    const fresh = scan({ ...header, tags: [...deviceTags, ...third.tags] }, restarted);
+    fresh.tick(4, 4);
+    expect(fresh.lines).toContain('tick 4 point line1/m/count 101 good 1040');
+  });
 });

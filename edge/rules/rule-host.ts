@@ -27,6 +27,12 @@ export interface RuleFaultEvent {
 export interface RuleHostOptions {
   /** Called on every fault (the scan worker forwards it to the main thread's log). */
   readonly onFault?: (event: RuleFaultEvent) => void;
+  /**
+   * The host this one replaces at a rule swap: a rule that is unchanged (same name, module,
+   * parameters, bound tags and limits) and running keeps its instance, and with it its timers,
+   * counters and latched alarms; every other rule starts afresh.
+   */
+  readonly previous?: RuleHost;
 }
 
 export interface RuleStats {
@@ -90,8 +96,28 @@ interface HostedRule {
   error: unknown;
 }
 
+/** Two bindings run the same rule the same way. */
+function sameRule(a: RuleBinding, b: RuleBinding): boolean {
+  const sameList = (x: readonly number[], y: readonly number[]): boolean => x.length === y.length && x.every((value, index) => value === y[index]);
+  const params = (binding: RuleBinding): string => JSON.stringify(Object.entries(binding.params).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+  return (
+    a.name === b.name &&
+    a.manifest.module.sha256 === b.manifest.module.sha256 &&
+    a.manifest.limits.fuelPerTick === b.manifest.limits.fuelPerTick &&
+    params(a) === params(b) &&
+    sameList(a.inputTags, b.inputTags) &&
+    sameList(a.outputTags, b.outputTags) &&
+    sameList(a.pointTags, b.pointTags) &&
+    sameList(a.alarmIndices, b.alarmIndices) &&
+    sameList(a.alarmStateTags, b.alarmStateTags)
+  );
+}
+
 export class RuleHost implements StepProgram {
   readonly #rules: HostedRule[];
+  readonly #plan: Omit<RulePlan, 'rules'>;
+  /** Names of the rules taken over running from the previous host, in plan order. */
+  readonly carried: readonly string[];
   readonly #batch: RuleBatch | undefined;
   readonly #tables: HostTables;
   readonly #holder: ContextHolder = { context: undefined };
@@ -110,8 +136,21 @@ export class RuleHost implements StepProgram {
   constructor(plan: RulePlan, options: RuleHostOptions = {}) {
     // Rules built from the same source share one compiled module (each still has its own instance).
     const modules = new Map<string, CompiledRule>();
+    const { rules: _rules, ...settings } = plan;
+    this.#plan = settings;
+    const carried: string[] = [];
+    // Taken from the previous host only once every new rule has started: a swap that fails leaves it intact.
+    const taken: HostedRule[] = [];
     this.#rules = plan.rules.map((binding) => {
       const { manifest } = binding;
+      const severities = Int32Array.from(manifest.alarms, (alarm) => severityCodes[alarm.severity]);
+      const previous = options.previous;
+      const kept = previous === undefined ? undefined : previous.#runningSame(binding, settings);
+      if (kept !== undefined) {
+        carried.push(binding.name);
+        taken.push(kept);
+        return { binding, supervisor: kept.supervisor, emitter: new RuleEmitter(this.#holder, binding, severities, options.onFault), instance: undefined, error: undefined };
+      }
       let compiled = modules.get(manifest.module.sha256);
       if (compiled === undefined) {
         checkModuleHash(manifest, binding.wasm);
@@ -128,10 +167,11 @@ export class RuleHost implements StepProgram {
         params: binding.params,
         expected: manifestDeclarations(manifest),
       });
-      const severities = Int32Array.from(manifest.alarms, (alarm) => severityCodes[alarm.severity]);
       const emitter = new RuleEmitter(this.#holder, binding, severities, options.onFault);
       return { binding, supervisor, emitter, instance: undefined, error: undefined };
     });
+    for (const rule of taken) rule.instance = undefined;
+    this.carried = carried;
     this.#tables = new HostTables(plan.rules);
     this.#batch = this.#rules.length === 0 ? undefined : new RuleBatch(this.#rules.length);
     this.#rules.forEach((rule, index) => this.#bind(index, rule.supervisor.instance!));
@@ -179,6 +219,15 @@ export class RuleHost implements StepProgram {
     }
     while (nextFault < faulted.length) this.#emitFault(faulted[nextFault++]!, tick);
     faulted.length = 0;
+  }
+
+  /** The running rule a replacing host may take over unchanged (the old host is discarded after the swap). */
+  #runningSame(binding: RuleBinding, settings: Omit<RulePlan, 'rules'>): HostedRule | undefined {
+    const same = this.#plan.tickMs === settings.tickMs && this.#plan.startFuel === settings.startFuel && this.#plan.memoryPagesMax === settings.memoryPagesMax && JSON.stringify(this.#plan.quarantine) === JSON.stringify(settings.quarantine);
+    if (!same) return undefined;
+    const rule = this.#rules.find((entry) => entry.binding.name === binding.name);
+    if (rule === undefined || rule.instance === undefined || rule.supervisor.quarantined || !sameRule(rule.binding, binding)) return undefined;
+    return rule;
   }
 
   #emitFault(index: number, tick: number): void {

@@ -61,7 +61,7 @@ export function replayTrace(bytes: Buffer): ReplayResult {
         open = false;
         const swapped = applyRecordedSwap(current, record.swap);
         current = swapped.header;
-        rules.host = swapped.plan === null ? undefined : new RuleHost(swapped.plan);
+        rules.host = swapped.plan === null ? undefined : new RuleHost(swapped.plan, rules.host === undefined ? {} : { previous: rules.host });
         printer.header = current;
         recordedPrinter.header = current;
         break;

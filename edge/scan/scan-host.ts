@@ -54,7 +54,7 @@ export interface ScanHostOptions {
   /** A rule trapped, ran out of fuel or exceeded memory (its safe values are already written). */
   readonly onRuleFault?: (event: RuleFaultEvent) => void;
   /** The worker switched to the rules of `generation` before tick `tick` (building them took swapMs). */
-  readonly onRulesSwapped?: (generation: number, tick: number, swapMs: number) => void;
+  readonly onRulesSwapped?: (generation: number, tick: number, swapMs: number, carried: readonly string[]) => void;
   /** The worker could not build the rules of `generation`; the previous rules keep running. */
   readonly onRulesRefused?: (generation: number, code: string, message: string) => void;
 }
@@ -147,7 +147,7 @@ export class ScanHost {
     worker.on('message', (message: ScanWorkerMessage) => {
       if (message.kind === 'trace') this.#options.onTrace?.(message.chunk);
       else if (message.kind === 'rule-fault') this.#options.onRuleFault?.(message.event);
-      else if (message.kind === 'rules-swapped') this.#options.onRulesSwapped?.(message.generation, message.tick, message.swapMs);
+      else if (message.kind === 'rules-swapped') this.#options.onRulesSwapped?.(message.generation, message.tick, message.swapMs, message.carried);
       else if (message.kind === 'rules-refused') {
         this.#swapTags.delete(message.generation);
         this.#options.onRulesRefused?.(message.generation, message.code, message.message);

@@ -24,7 +24,7 @@ export type ScanWorkerMessage =
   | { readonly kind: 'trace'; readonly chunk: Uint8Array }
   | { readonly kind: 'stopped'; readonly ticks: number }
   | { readonly kind: 'rule-fault'; readonly event: RuleFaultEvent }
-  | { readonly kind: 'rules-swapped'; readonly generation: number; readonly tick: number; readonly swapMs: number }
+  | { readonly kind: 'rules-swapped'; readonly generation: number; readonly tick: number; readonly swapMs: number; readonly carried: readonly string[] }
   | { readonly kind: 'rules-refused'; readonly generation: number; readonly code: string; readonly message: string };
 
 export interface ScanWorkerData {

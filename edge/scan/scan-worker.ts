@@ -64,7 +64,7 @@ function swapRules(): void {
   const started = now();
   let host: RuleHost | undefined;
   try {
-    host = swap.plan === null ? undefined : new RuleHost(swap.plan, ruleHostOptions);
+    host = swap.plan === null ? undefined : new RuleHost(swap.plan, { ...ruleHostOptions, ...(rules.host !== undefined && { previous: rules.host }) });
   } catch (error) {
     post({ kind: 'rules-refused', generation: swap.generation, code: isMillwrightError(error) ? error.code : 'RULE_SWAP_FAILED', message: (error as Error).message });
     return;
@@ -75,7 +75,7 @@ function swapRules(): void {
   alarms.push4(swapMarker, swap.generation, 0, 0);
   urgent = true;
   recorder?.swap(recordedSwapOf(swap));
-  post({ kind: 'rules-swapped', generation: swap.generation, tick, swapMs: now() - started });
+  post({ kind: 'rules-swapped', generation: swap.generation, tick, swapMs: now() - started, carried: host?.carried ?? [] });
 }
 
 const core = new ScanCore({
