@@ -1,6 +1,7 @@
 // The built site dashboard in Debian's chromium against a fake hub (testing/fake-hub.ts): the
 // panels render from /api/machines, live events update them, degraded quality is marked, line
-// alarms come and go with live events and mark their machines, the gateways table shows each
+// alarms come and go with live events and mark their machines, a rule alarm takes its severity,
+// message and machine from its /api/alarms record, the gateways table shows each
 // gateway's health, the indicator follows a dropped and restored stream, and a screenshot is left
 // in the temp folder.
 import { existsSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUi } from '../../scripts/build-ui.mjs';
 import { startFakeHub, type FakeHub } from './testing/fake-hub.ts';
-import { fixtureMachines, fixtureSite } from './testing/site-fixture.ts';
+import { alarmRecord, fixtureAlarms, fixtureMachines, fixtureSite } from './testing/site-fixture.ts';
 
 const chromiumPath = '/usr/bin/chromium';
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -90,11 +91,17 @@ describe.skipIf(!hasChromium)('site dashboard in chromium', () => {
   it("lists each line's active alarms by severity and marks the machines they belong to", async () => {
     expect(await page.getByTestId('alarms-line1').getAttribute('data-count')).toBe('2');
     const line1Alarms = page.getByTestId('alarms-line1').locator('[data-severity]');
+    // m3-fault has a record (severity high, message); m3-vibration none: its severity is guessed.
+    await expect.poll(() => text('alarm-line1-m3-fault'), { timeout: waitMs }).toContain('m3 is in fault');
     expect(await line1Alarms.evaluateAll((items) => items.map((item) => [item.getAttribute('data-testid'), item.getAttribute('data-severity')]))).toEqual([
       ['alarm-line1-m3-fault', 'high'],
       ['alarm-line1-m3-vibration', 'neutral'],
     ]);
-    expect(await text('alarm-line1-m3-fault')).toMatch(/m3-fault since \d\d:\d\d:\d\d · 7 min/);
+    expect(await text('alarm-line1-m3-fault')).toMatch(/^high m3 · m3 is in fault m3-fault since \d\d:\d\d:\d\d · 7 min/i);
+    expect(await text('alarm-line1-m3-vibration')).toMatch(/^alarm m3-vibration since/i);
+    // The first query spans exactly the active alarms' raises.
+    const ageOf = (id: string) => fixtureAlarms.find((alarm) => alarm.id === id)?.ageMs ?? Number.NaN;
+    expect(hub!.alarmsRequests()[0]).toEqual({ fromMs: hub!.nowMs - ageOf('m3-vibration'), toMs: hub!.nowMs - ageOf('m3-fault'), limit: 200 });
     expect(await page.getByTestId('machine-line1-m3').getAttribute('data-alarm')).toBe('high');
     expect(await text('alarm-marker-line1-m3')).toMatch(/2 alarms/i);
     expect(await page.getByTestId('machine-line1-filler').getAttribute('data-alarm')).toBeNull();
@@ -124,6 +131,29 @@ describe.skipIf(!hasChromium)('site dashboard in chromium', () => {
     await raised.waitFor({ timeout: waitMs });
   });
 
+  it("shows a rule alarm with its record's severity and message on the machine the record names", async () => {
+    const raisedMs = Date.now();
+    const message = 'Filler over temperature: stopped by rule';
+    // Stored before its state is broadcast, as the hub does; the live event carries the state alone.
+    hub!.storeAlarmRecords([alarmRecord('line1', 'over-temperature/over-temperature', raisedMs, true, { severity: 'critical', message, device: 'filler', rule: 'over-temperature' })]);
+    hub!.sendPoints([{ tag: 'line1/_alarms/over-temperature/over-temperature', ts: raisedMs, value: true, quality: 'good' }]);
+    const ruleAlarm = page.getByTestId('alarm-line1-over-temperature/over-temperature');
+    await ruleAlarm.waitFor({ timeout: waitMs });
+    await expect.poll(() => text('alarm-line1-over-temperature/over-temperature'), { timeout: waitMs }).toContain(message);
+    expect(await ruleAlarm.getAttribute('data-severity')).toBe('critical');
+    expect(await ruleAlarm.getAttribute('data-machine')).toBe('filler');
+    expect(await text('alarm-line1-over-temperature/over-temperature')).toMatch(/^critical filler · Filler over temperature: stopped by rule over-temperature\/over-temperature since \d\d:\d\d:\d\d/i);
+    expect(await ruleAlarm.getAttribute('title')).toMatch(/machine: filler\nrule: over-temperature\nseverity: critical\n/);
+    const filler = page.getByTestId('machine-line1-filler');
+    expect(await filler.getAttribute('data-alarm')).toBe('critical');
+    expect(await text('alarm-marker-line1-filler')).toMatch(/critical alarm: ?2 alarms/i); // with filler-overtemp, raised above
+    expect(await page.getByTestId('alarm-marker-line1-filler').getAttribute('title')).toContain(`critical: ${message} (over-temperature/over-temperature)`);
+    // Asked about by its own millisecond (with filler-overtemp's raise when that was still pending), nothing wider.
+    const last = hub!.alarmsRequests().at(-1);
+    expect(last?.toMs).toBe(raisedMs);
+    expect(raisedMs - (last?.fromMs ?? 0)).toBeLessThan(waitMs);
+  });
+
   it('shows reconnecting while the stream is down, reopens it, and keeps live values over the re-fetched snapshot', async () => {
     const indicator = page.getByTestId('live-indicator');
     hub!.setLiveAvailable(false);
@@ -138,6 +168,7 @@ describe.skipIf(!hasChromium)('site dashboard in chromium', () => {
     await expect.poll(() => hub!.liveClientCount(), { timeout: waitMs }).toBe(1);
     expect(await text('value-line1/m1/temperature')).toContain('74.2 °C'); // the older snapshot did not win
     expect(await page.getByTestId('alarm-line1-filler-overtemp').count()).toBe(1); // nor did its cleared alarm
+    expect(await page.getByTestId('alarm-line1-over-temperature/over-temperature').getAttribute('data-severity')).toBe('critical');
   });
 
   it('lists the gateways with state, health from their lines, acked sequence and last seen', async () => {
@@ -174,5 +205,10 @@ describe.skipIf(!hasChromium)('site dashboard in chromium', () => {
     console.log(`site dashboard screenshot: ${screenshotPath}`);
     expect(existsSync(screenshotPath)).toBe(true);
     expect(pageProblems).toEqual([]);
+    // Alarm records were asked for at start and per raise, never over more than 200 records.
+    const alarmsRequests = hub!.alarmsRequests();
+    expect(alarmsRequests.length).toBeGreaterThanOrEqual(2);
+    expect(alarmsRequests.length).toBeLessThanOrEqual(4);
+    expect(alarmsRequests.every((request) => request.limit === 200 && request.fromMs !== undefined && request.toMs !== undefined)).toBe(true);
   });
 });

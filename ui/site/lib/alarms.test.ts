@@ -1,15 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { activeAlarms, alarmCondition, alarmMachine, alarmSeverity, alarmsByMachine, worstSeverity, type ActiveAlarm } from './alarms.ts';
+import { mergeAlarmRecords, emptyAlarmDetails } from './alarm-records.ts';
+import {
+  activeAlarmMachine,
+  activeAlarms,
+  alarmCondition,
+  alarmMachine,
+  alarmSeverity,
+  alarmsByMachine,
+  recordSeverity,
+  severityLabel,
+  worstSeverity,
+  type ActiveAlarm,
+} from './alarms.ts';
 import { applyPoints, applySnapshot, createSiteView, groupByLine } from './live-state.ts';
-import type { LivePoint } from './wire.ts';
+import type { AlarmRecord, LivePoint } from './wire.ts';
 
 function alarmPoint(id: string, ts: number, value: LivePoint['value'], quality: LivePoint['quality'] = 'good'): LivePoint {
   return { tag: `line1/_alarms/${id}`, ts, value, quality };
 }
 
-function alarm(id: string, sinceMs = 1): ActiveAlarm {
-  return { id, severity: alarmSeverity(id), sinceMs, quality: 'good' };
+function alarm(id: string, sinceMs = 1, details: Partial<ActiveAlarm> = {}): ActiveAlarm {
+  return { id, severity: alarmSeverity(id), sinceMs, quality: 'good', message: null, device: null, rule: null, severityGuessed: true, ...details };
 }
+
+function alarmRecord(id: string, ts: number, payload: Partial<Pick<AlarmRecord, 'severity' | 'message' | 'device' | 'rule'>>, value = true): AlarmRecord {
+  return { gateway: 'line1-gw', tag: `line1/_alarms/${id}`, ts, value, severity: null, message: null, device: null, rule: null, ...payload };
+}
+
+const guessed = { message: null, device: null, rule: null, severityGuessed: true };
 
 describe('alarms', () => {
   it('guesses severity from the id suffix', () => {
@@ -34,10 +52,10 @@ describe('alarms', () => {
     ]);
     const view = groupByLine(site)[0]!.systemGroups._alarms;
     expect(activeAlarms(view)).toEqual([
-      { id: 'filler-overtemp', severity: 'critical', sinceMs: 500, quality: 'uncertain' },
-      { id: 'capper-fault', severity: 'high', sinceMs: 3_000, quality: 'good' },
-      { id: 'filler-fault', severity: 'high', sinceMs: 1_000, quality: 'good' },
-      { id: 'capper-jam', severity: 'neutral', sinceMs: 2_000, quality: 'good' },
+      { id: 'filler-overtemp', severity: 'critical', sinceMs: 500, quality: 'uncertain', ...guessed },
+      { id: 'capper-fault', severity: 'high', sinceMs: 3_000, quality: 'good', ...guessed },
+      { id: 'filler-fault', severity: 'high', sinceMs: 1_000, quality: 'good', ...guessed },
+      { id: 'capper-jam', severity: 'neutral', sinceMs: 2_000, quality: 'good', ...guessed },
     ]);
     expect(activeAlarms(undefined)).toEqual([]);
   });
@@ -75,5 +93,67 @@ describe('alarms', () => {
       ['filler', ['filler-overtemp', 'filler-fault']],
       ['capper', ['capper-jam']],
     ]);
+  });
+
+  it('reads the four configured severities from records, case and spaces aside, and nothing else', () => {
+    expect(['critical', 'high', 'medium', 'low', ' Medium '].map(recordSeverity)).toEqual(['critical', 'high', 'medium', 'low', 'medium']);
+    expect([null, '', 'warning', 'info'].map(recordSeverity)).toEqual([null, null, null, null]);
+    expect(severityLabel('neutral')).toBe('alarm');
+    expect(severityLabel('medium')).toBe('medium');
+    // An alarm of unknown severity ranks above one configured low, below one configured medium.
+    expect(worstSeverity([alarm('a', 1, { severity: 'low' }), alarm('b')])).toBe('neutral');
+    expect(worstSeverity([alarm('b'), alarm('a', 1, { severity: 'medium' })])).toBe('medium');
+  });
+
+  it("takes severity, message, device and rule from the alarm's record, and guesses only without one", () => {
+    const site = createSiteView();
+    applyPoints(site, [
+      alarmPoint('over-temperature/over-temperature', 5_000, true),
+      alarmPoint('filler-overtemp', 4_000, true),
+      alarmPoint('m3-vibration', 3_000, true),
+      alarmPoint('capper-fault', 2_000, true),
+      alarmPoint('capper-jam', 1_000, true),
+    ]);
+    const { index } = mergeAlarmRecords(emptyAlarmDetails, [
+      alarmRecord('over-temperature/over-temperature', 5_000, { severity: 'critical', message: 'Filler over temperature: stopped by rule', device: 'filler', rule: 'over-temperature' }),
+      alarmRecord('m3-vibration', 3_000, { severity: 'medium', message: 'm3 vibration high', device: 'm3' }),
+      alarmRecord('capper-fault', 2_000, { severity: 'low', message: 'capper fault (configured low)', device: 'capper' }),
+      alarmRecord('capper-jam', 1_000, { severity: 'warning', message: 'capper jammed' }), // a severity the dashboard does not know
+      alarmRecord('line-2-alarm', 1_000, { severity: 'critical' }), // not active: changes nothing
+    ]);
+    const active = activeAlarms(groupByLine(site)[0]!.systemGroups._alarms, index);
+    expect(active.map((item) => [item.id, item.severity, item.severityGuessed, item.message, item.device, item.rule])).toEqual([
+      ['over-temperature/over-temperature', 'critical', false, 'Filler over temperature: stopped by rule', 'filler', 'over-temperature'],
+      ['filler-overtemp', 'critical', true, null, null, null], // no record yet: guessed from the id
+      ['m3-vibration', 'medium', false, 'm3 vibration high', 'm3', null],
+      ['capper-jam', 'neutral', true, 'capper jammed', null, null],
+      ['capper-fault', 'low', false, 'capper fault (configured low)', 'capper', null], // the record wins over the `-fault` guess
+    ]);
+  });
+
+  it("uses a record of the alarm's earlier raise until the current one is known", () => {
+    const site = createSiteView();
+    applyPoints(site, [alarmPoint('filler-fault', 9_000, true)]);
+    const { index } = mergeAlarmRecords(emptyAlarmDetails, [alarmRecord('filler-fault', 2_000, { severity: 'medium', message: 'filler is in fault', device: 'filler' })]);
+    const [active] = activeAlarms(site.machines['line1/_alarms'], index);
+    expect([active?.severity, active?.message, active?.sinceMs]).toEqual(['medium', 'filler is in fault', 9_000]);
+  });
+
+  it("places an alarm on its record's device when the line has that machine, else by its id", () => {
+    const machines = ['filler', 'capper'];
+    expect(activeAlarmMachine(alarm('over-temperature/over-temperature', 1, { device: 'filler' }), machines)).toBe('filler');
+    expect(activeAlarmMachine(alarm('capper-fault', 1, { device: 'filler' }), machines)).toBe('filler'); // the record knows better
+    expect(activeAlarmMachine(alarm('capper-fault', 1, { device: 'labeler' }), machines)).toBe('capper'); // no such panel: by the id
+    expect(activeAlarmMachine(alarm('over-temperature/over-temperature'), machines)).toBeNull(); // no record, and the id names none
+    expect(activeAlarmMachine(alarm('guard/capper-jam'), machines)).toBe('capper'); // a rule alarm's name may name it
+    const byMachine = alarmsByMachine([alarm('over-temperature/over-temperature', 1, { device: 'filler' }), alarm('filler-fault')], machines);
+    expect(byMachine.get('filler')?.map((item) => item.id)).toEqual(['over-temperature/over-temperature', 'filler-fault']);
+  });
+
+  it("names a rule alarm's condition by its alarm name, whatever machine it is on", () => {
+    expect(alarmCondition('over-temperature/over-temperature', 'filler')).toBe('over-temperature');
+    expect(alarmCondition('guard/filler-jam', 'filler')).toBe('jam');
+    expect(alarmCondition('capper-fault', 'filler')).toBe('capper-fault'); // placed on filler by its record: the name is kept whole
+    expect(alarmMachine('over-temperature/over-temperature', ['over-temperature'])).toBe('over-temperature');
   });
 });

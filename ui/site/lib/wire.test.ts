@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseGateways, parseHealth, parseLivePoints, parseMachines, WireError } from './wire.ts';
+import { parseAlarms, parseGateways, parseHealth, parseLivePoints, parseMachines, WireError } from './wire.ts';
 
 describe('wire', () => {
   it('parses well-formed responses and keeps the acked sequence as a string', () => {
@@ -27,5 +27,24 @@ describe('wire', () => {
     expect(() => parseLivePoints('{"points":')).toThrow('/api/live: event data is not JSON');
     expect(() => parseLivePoints('{"points":[{"tag":"a/b/c","ts":1,"value":null,"quality":"good"}]}')).toThrow('points[0].value');
     expect(() => parseLivePoints('[]')).toThrow('/api/live: expected an object');
+  });
+
+  it("parses /api/alarms records, reading device and rule from the payload and tolerating one that is not a JSON object", () => {
+    const stored = { gateway: 'line1-gw', seq: '42', tag: 'line1/_alarms/over-temperature/over-temperature', ts: 5, value: true, quality: 'good', historical: false };
+    const payload = '{"severity":"critical","value":97.5,"message":"Filler over temperature: stopped by rule","device":"filler","rule":"over-temperature"}';
+    expect(parseAlarms({ alarms: [{ ...stored, severity: 'critical', message: 'Filler over temperature: stopped by rule', payload }] })).toEqual([
+      { gateway: 'line1-gw', tag: stored.tag, ts: 5, value: true, severity: 'critical', message: 'Filler over temperature: stopped by rule', device: 'filler', rule: 'over-temperature' },
+    ]);
+    const details = (payload?: string) => {
+      const [alarm] = parseAlarms({ alarms: [{ ...stored, severity: null, message: null, ...(payload === undefined ? {} : { payload }) }] });
+      return [alarm?.severity, alarm?.message, alarm?.device, alarm?.rule];
+    };
+    expect(details()).toEqual([null, null, null, null]); // an alarm stored without a payload
+    expect(details('{"device":null,"rule":7}')).toEqual([null, null, null, null]); // a rule spanning machines names no device
+    expect(details('not json')).toEqual([null, null, null, null]);
+    expect(details('["filler"]')).toEqual([null, null, null, null]);
+    expect(() => parseAlarms({ alarms: [{ ...stored, severity: 3, message: null }] })).toThrow('/api/alarms: alarms[0].severity: expected a string or null');
+    expect(() => parseAlarms({ alarms: [{ ...stored, severity: null, message: null, payload: {} }] })).toThrow('/api/alarms: alarms[0].payload: expected a string');
+    expect(() => parseAlarms({ records: [] })).toThrow('/api/alarms: alarms: expected an array');
   });
 });

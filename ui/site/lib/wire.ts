@@ -53,6 +53,23 @@ export interface LivePoint {
   quality: Quality;
 }
 
+/**
+ * One stored alarm record of /api/alarms: the state tag `{line}/_alarms/{alarmId}` changed to
+ * `value` (true raised, false cleared) at `ts`. `severity` and `message` are the hub's reading of
+ * the record's payload; `device` and `rule` are read here from the payload itself (null when it
+ * has none, or is not a JSON object).
+ */
+export interface AlarmRecord {
+  gateway: string;
+  tag: string;
+  ts: number;
+  value: TagValue;
+  severity: string | null;
+  message: string | null;
+  device: string | null;
+  rule: string | null;
+}
+
 export class WireError extends Error {
   override readonly name = 'WireError';
 }
@@ -80,6 +97,12 @@ function text(value: Json, where: string): string {
 
 function finite(value: Json, where: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) fail(where, 'expected a finite number');
+  return value;
+}
+
+function textOrNull(value: Json, where: string): string | null {
+  if (value === null) return null;
+  if (typeof value !== 'string') fail(where, 'expected a string or null');
   return value;
 }
 
@@ -169,6 +192,37 @@ export function parseLivePoints(data: string, where = '/api/live'): LivePoint[] 
       ts: finite(point.ts, `${at}.ts`),
       value: tagValue(point.value, `${at}.value`),
       quality: quality(point.quality, `${at}.quality`),
+    };
+  });
+}
+
+/** `device` and `rule` of an alarm payload; a payload that is absent or not a JSON object names neither. */
+function payloadFields(payload: Json, where: string): { device: string | null; rule: string | null } {
+  if (payload === undefined) return { device: null, rule: null };
+  let fields: Json;
+  try {
+    fields = JSON.parse(text(payload, where));
+  } catch (error) {
+    if (error instanceof WireError) throw error;
+    return { device: null, rule: null }; // the hub serves such a payload unread; so does the dashboard
+  }
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return { device: null, rule: null };
+  const { device, rule } = fields as Record<string, Json>;
+  return { device: typeof device === 'string' ? device : null, rule: typeof rule === 'string' ? rule : null };
+}
+
+export function parseAlarms(json: Json, where = '/api/alarms'): AlarmRecord[] {
+  return list(record(json, where).alarms, `${where}: alarms`).map((item, index) => {
+    const at = `${where}: alarms[${index}]`;
+    const alarm = record(item, at);
+    return {
+      gateway: text(alarm.gateway, `${at}.gateway`),
+      tag: text(alarm.tag, `${at}.tag`),
+      ts: finite(alarm.ts, `${at}.ts`),
+      value: tagValue(alarm.value, `${at}.value`),
+      severity: textOrNull(alarm.severity, `${at}.severity`),
+      message: textOrNull(alarm.message, `${at}.message`),
+      ...payloadFields(alarm.payload, `${at}.payload`),
     };
   });
 }

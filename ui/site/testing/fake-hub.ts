@@ -1,5 +1,6 @@
 // A stand-in for the hub in the dashboard's browser test: serves the built dashboard from a
-// directory at `/` and answers the four API routes from site-fixture.ts. On every /api/live
+// directory at `/` and answers the API routes from site-fixture.ts; /api/alarms filters its
+// records like the hub (window, newest first, limit) and logs every query. On every /api/live
 // connection it sends the temperature backlog; the test pushes further events with sendPoints()
 // and can cut the stream and refuse reconnects to exercise the "reconnecting" indicator.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -7,13 +8,23 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import type { LivePoint } from '../lib/wire.ts';
-import { gatewaysResponse, healthResponse, machinesResponse, temperatureBacklog } from './site-fixture.ts';
+import { alarmRecords, gatewaysResponse, healthResponse, machinesResponse, temperatureBacklog, type AlarmRecordJson } from './site-fixture.ts';
+
+/** The query of one /api/alarms request; a parameter left out is undefined. */
+export interface AlarmsRequest {
+  fromMs: number | undefined;
+  toMs: number | undefined;
+  limit: number | undefined;
+}
 
 export interface FakeHub {
   url: string;
   /** Time the fixture data is relative to (the server's start), epoch ms. */
   nowMs: number;
   sendPoints(points: LivePoint[]): void;
+  /** Stores alarm records, as the hub does before it broadcasts their states. */
+  storeAlarmRecords(records: AlarmRecordJson[]): void;
+  alarmsRequests(): AlarmsRequest[];
   liveClientCount(): number;
   /** /api/live requests answered 503 while the stream was unavailable. */
   refusedLiveCount(): number;
@@ -61,6 +72,19 @@ export async function startFakeHub(staticDirectory: string): Promise<FakeHub> {
   const liveClients = new Set<ServerResponse>();
   let liveAvailable = true;
   let refusedLive = 0;
+  const storedAlarms = alarmRecords(startedMs);
+  const alarmsLog: AlarmsRequest[] = [];
+
+  function answerAlarms(search: URLSearchParams, response: ServerResponse): void {
+    const number = (name: string) => (search.has(name) ? Number(search.get(name)) : undefined);
+    const query = { fromMs: number('fromMs'), toMs: number('toMs'), limit: number('limit') };
+    alarmsLog.push(query);
+    const alarms = storedAlarms
+      .filter((record) => (query.fromMs === undefined || record.ts >= query.fromMs) && (query.toMs === undefined || record.ts <= query.toMs))
+      .sort((a, b) => b.ts - a.ts)
+      .slice(0, query.limit ?? 100);
+    sendJson(response, { alarms });
+  }
 
   function writeEvent(client: ServerResponse, data: string): void {
     client.write(`event: points\ndata: ${data}\n\n`);
@@ -80,11 +104,13 @@ export async function startFakeHub(staticDirectory: string): Promise<FakeHub> {
   }
 
   const server = createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const path = url.pathname;
     if (request.method !== 'GET') response.writeHead(405).end();
     else if (path === '/api/health') sendJson(response, healthResponse(startedMs, Date.now()));
     else if (path === '/api/gateways') sendJson(response, gatewaysResponse(startedMs));
     else if (path === '/api/machines') sendJson(response, machinesResponse(startedMs));
+    else if (path === '/api/alarms') answerAlarms(url.searchParams, response);
     else if (path === '/api/live') openLive(request, response);
     else if (path.startsWith('/api/')) response.writeHead(404).end();
     else void sendStatic(staticDirectory, path, response);
@@ -98,6 +124,10 @@ export async function startFakeHub(staticDirectory: string): Promise<FakeHub> {
     sendPoints(points) {
       for (const client of liveClients) writeEvent(client, JSON.stringify({ points }));
     },
+    storeAlarmRecords(records) {
+      storedAlarms.push(...records);
+    },
+    alarmsRequests: () => [...alarmsLog],
     liveClientCount: () => liveClients.size,
     refusedLiveCount: () => refusedLive,
     setLiveAvailable(available) {

@@ -1,7 +1,8 @@
 // Fixed site data for the dashboard's browser test: two lines of demo machines (running, idle,
 // faulted, one with a bad and one with an uncertain reading), the lines' alarm states and gateway
-// health (system groups `_alarms` and `_gateway`), three gateways, and a backlog of temperatures
-// for the sparklines. Every timestamp is relative to `nowMs`, so ages read the same on every run.
+// health (system groups `_alarms` and `_gateway`), the hub's stored alarm records (/api/alarms),
+// three gateways, and a backlog of temperatures for the sparklines. Every timestamp is relative to
+// `nowMs`, so ages read the same on every run.
 import type { GatewayInfo, HealthResponse, LivePoint, MachineInfo, Quality, TagValue } from '../lib/wire.ts';
 
 export const fixtureSite = 'plant-a · Dayton';
@@ -94,16 +95,63 @@ interface AlarmSpec {
   active: boolean;
   /** How long before `nowMs` the alarm last changed state. */
   ageMs: number;
+  /** The payload of the hub's record of that change; without one the hub has no record of it. */
+  record?: AlarmPayload;
 }
 
-/** Alarm states in the snapshot: line1's faulted m3 has a high and a neutral alarm, line2 none active. */
+export interface AlarmPayload {
+  severity: string;
+  message: string;
+  device: string | null;
+  rule?: string;
+}
+
+/**
+ * Alarm states in the snapshot: line1's faulted m3 has a high alarm the hub has a record of and
+ * one it has none of (its severity is guessed: neutral), line2 none active.
+ */
 export const fixtureAlarms: readonly AlarmSpec[] = [
-  { line: 'line1', id: 'm3-fault', active: true, ageMs: 7 * 60_000 + 12_000 },
+  { line: 'line1', id: 'm3-fault', active: true, ageMs: 7 * 60_000 + 12_000, record: { severity: 'high', message: 'm3 is in fault', device: 'm3' } },
   { line: 'line1', id: 'm3-vibration', active: true, ageMs: 9 * 60_000 + 40_000 },
-  { line: 'line1', id: 'filler-fault', active: false, ageMs: 3_600_000 },
-  { line: 'line1', id: 'filler-overtemp', active: false, ageMs: 2 * 3_600_000 },
-  { line: 'line2', id: 'm2-fault', active: false, ageMs: 5_400_000 },
+  { line: 'line1', id: 'filler-fault', active: false, ageMs: 3_600_000, record: { severity: 'high', message: 'filler is in fault', device: 'filler' } },
+  { line: 'line1', id: 'filler-overtemp', active: false, ageMs: 2 * 3_600_000, record: { severity: 'critical', message: 'filler over temperature: stopped by the gateway', device: 'filler' } },
+  { line: 'line2', id: 'm2-fault', active: false, ageMs: 5_400_000, record: { severity: 'high', message: 'm2 is in fault', device: 'm2' } },
 ];
+
+/** One /api/alarms record as the hub serves it. */
+export interface AlarmRecordJson {
+  gateway: string;
+  seq: string;
+  tag: string;
+  ts: number;
+  value: boolean;
+  quality: Quality;
+  historical: boolean;
+  severity: string | null;
+  message: string | null;
+  payload?: string;
+}
+
+/** The hub's record of `{line}/_alarms/{id}` changing to `value` at `ts`, from its gateway `{line}-gw`. */
+export function alarmRecord(line: string, id: string, ts: number, value: boolean, payload: AlarmPayload): AlarmRecordJson {
+  return {
+    gateway: `${line}-gw`,
+    seq: String(ts), // unique enough here: the dashboard does not read it
+    tag: `${line}/_alarms/${id}`,
+    ts,
+    value,
+    quality: 'good',
+    historical: false,
+    severity: payload.severity,
+    message: payload.message,
+    payload: JSON.stringify({ ...payload, value: value ? 97.5 : 80.1 }),
+  };
+}
+
+/** The records the hub holds at start: one per fixture alarm state that has one. */
+export function alarmRecords(nowMs: number): AlarmRecordJson[] {
+  return fixtureAlarms.flatMap((alarm) => (alarm.record === undefined ? [] : [alarmRecord(alarm.line, alarm.id, nowMs - alarm.ageMs, alarm.active, alarm.record)]));
+}
 
 interface GatewayHealthSpec {
   line: string;
