@@ -5,7 +5,6 @@
 // keeps faulting is rolled back to the last good one by itself; and a recording across all of it
 // replays byte for byte. (In bin/ because it joins three components: rules, edge and hil.)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { dayMs, testRoleKeys, testRootEnvelope, type RoleKeys } from '../common/
 import { parseConfigText } from '../common/config.ts';
 import { systemClock } from '../common/clock.ts';
 import { createLogger } from '../common/log.ts';
+import { freePort } from '../common/mqtt/test-peers.ts';
 import { startGateway, type RunningGateway } from '../edge/gateway.ts';
 import { startHub } from '../hub/hub.ts';
 import { gatewayConfigSchema, type GatewayConfig } from '../edge/gateway-config.ts';
@@ -33,14 +33,6 @@ let keys: RoleKeys;
 let overTemperature: BuiltRule;
 let vibrationRms: BuiltRule;
 let faulty: BuiltRule;
-
-async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function until(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -94,7 +86,7 @@ describe('rules on a gateway', () => {
       gateway: { id: 'line1-gw', site: 'test-site', area: 'line1' },
       dataDir: join(folder, 'state'),
       scan: { tickMs: 10 },
-      uplink: { host: '127.0.0.1', port: uplinkPort ?? (await unusedPort()), reconnectMinMs: 100, reconnectMaxMs: 500 },
+      uplink: { host: '127.0.0.1', port: uplinkPort ?? (await freePort()), reconnectMinMs: 100, reconnectMaxMs: 500 },
       api: { port: 0 },
       devices: [{ id: 'filler', driver: 'modbus-tcp', host: filler.host, port: filler.port, profile: demoProfilePath, pollIntervalMs: 20 }],
       // limit 0: the running filler is always "too hot", so the rule acts within its 2 s on-delay.

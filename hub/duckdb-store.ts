@@ -169,14 +169,7 @@ class DuckDbStore implements HubStore {
     return this.#track(async () => {
       const where = ['tag = $tag'];
       const values: Record<string, string> = { tag: query.tag };
-      if (query.fromMs !== undefined) {
-        where.push('ts >= make_timestamp_ms($from::BIGINT)');
-        values['from'] = String(Math.ceil(query.fromMs));
-      }
-      if (query.toMs !== undefined) {
-        where.push('ts <= make_timestamp_ms($to::BIGINT)');
-        values['to'] = String(Math.floor(query.toMs));
-      }
+      whereTimeRange(query, where, values);
       values['limit'] = String(query.limit);
       const sql = `SELECT ${pointColumnsSql} FROM points WHERE ${where.join(' AND ')} ORDER BY ts, gateway, seq LIMIT $limit::BIGINT`;
       return (await this.#reader.runAndReadAll(sql, values)).getRowObjectsJS().map(readPoint);
@@ -191,14 +184,7 @@ class DuckDbStore implements HubStore {
         where.push('gateway = $gateway');
         values['gateway'] = query.gateway;
       }
-      if (query.fromMs !== undefined) {
-        where.push('ts >= make_timestamp_ms($from::BIGINT)');
-        values['from'] = String(Math.ceil(query.fromMs));
-      }
-      if (query.toMs !== undefined) {
-        where.push('ts <= make_timestamp_ms($to::BIGINT)');
-        values['to'] = String(Math.floor(query.toMs));
-      }
+      whereTimeRange(query, where, values);
       const sql = `SELECT ${pointColumnsSql} FROM points WHERE ${where.join(' AND ')} ORDER BY ts DESC, gateway DESC, seq DESC LIMIT $limit::BIGINT`;
       return (await this.#reader.runAndReadAll(sql, values)).getRowObjectsJS().map(readPoint);
     });
@@ -296,4 +282,16 @@ function readValue(num: unknown, bool: unknown, text: unknown): PointValue {
   if (typeof bool === 'boolean') return bool;
   assert(typeof text === 'string', 'a stored point has no value: every row this store writes sets exactly one value column');
   return text;
+}
+
+/** Adds the optional [fromMs, toMs] bounds of a query to a WHERE list and its parameters. */
+function whereTimeRange(query: { readonly fromMs?: number | undefined; readonly toMs?: number | undefined }, where: string[], values: Record<string, string>): void {
+  if (query.fromMs !== undefined) {
+    where.push('ts >= make_timestamp_ms($from::BIGINT)');
+    values['from'] = String(Math.ceil(query.fromMs));
+  }
+  if (query.toMs !== undefined) {
+    where.push('ts <= make_timestamp_ms($to::BIGINT)');
+    values['to'] = String(Math.floor(query.toMs));
+  }
 }
