@@ -21,6 +21,12 @@ export interface ModbusTcpDeviceConfig {
   readonly timeoutMs: number;
   /** Largest gap (in registers) bridged when batching adjacent tags into one request. */
   readonly batchGapMax: number;
+  /**
+   * Reads of one poll sent before the first answer (Modbus TCP transactions in flight). 1 sends
+   * each read after the previous answer, which every device accepts; devices that take several
+   * transactions (most PLCs, our simulator, pymodbus) can be polled with fewer wake-ups and writes.
+   */
+  readonly pipelineMax?: number;
 }
 
 export type DeviceConfig = ModbusTcpDeviceConfig | ModbusRtuDeviceConfig | OpcUaDeviceConfig | SerialLineDeviceConfig;
@@ -104,6 +110,7 @@ export const modbusTcpDeviceSchema = {
     pollIntervalMs: { type: 'integer', minimum: 1, maximum: 3_600_000, default: 100 },
     timeoutMs: { type: 'integer', minimum: 1, maximum: 60_000, default: 500 },
     batchGapMax: { type: 'integer', minimum: 0, maximum: 100, default: 8 },
+    pipelineMax: { type: 'integer', minimum: 1, maximum: 16, default: 1 },
   },
 } as const;
 
@@ -127,7 +134,7 @@ export const gatewayConfigSchema = {
       properties: {
         tickMs: { type: 'integer', minimum: 1, maximum: 10_000, default: 10 },
         seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, default: 1 },
-        spinUs: { type: 'integer', minimum: 0, maximum: 5000, default: 300 },
+        spinUs: { type: 'integer', minimum: 0, maximum: 5000, default: 100 },
         threadNice: { type: 'integer', minimum: -20, maximum: 19, default: -10 },
         realtimePriority: { type: 'integer', minimum: 0, maximum: 99, default: 40 },
         staleUncertainMs: { type: 'integer', minimum: 1, maximum: 86_400_000, default: 2000 },

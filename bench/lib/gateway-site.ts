@@ -91,6 +91,8 @@ export interface GatewayOptions {
   readonly ruleModules: readonly string[];
   /** Extra node options for the gateway process, e.g. --cpu-prof. */
   readonly nodeOptions?: string;
+  /** Modbus TCP reads of one poll in flight (the device setting pipelineMax; default 1). */
+  readonly pipelineMax?: number;
 }
 
 export async function startGatewayProcess(dir: string, options: GatewayOptions): Promise<{ child: SupervisedChild; api: string; configPath: string }> {
@@ -110,6 +112,7 @@ export async function startGatewayProcess(dir: string, options: GatewayOptions):
       unitId: machine.unitId,
       profile: demoProfilePath,
       pollIntervalMs: options.pollIntervalMs,
+      ...(options.pipelineMax !== undefined && { pipelineMax: options.pipelineMax }),
     })),
   });
   const env = options.nodeOptions === undefined ? undefined : { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} ${options.nodeOptions}`.trim() };

@@ -1,13 +1,12 @@
-// The protocol-independent half of the Modbus drivers, on modbus-serial's client: the profile is
+// The protocol-independent half of the Modbus drivers, over a Modbus client (our lean TCP client,
+// or modbus-serial's for RTU): the profile is
 // batched into as few reads as the protocol allows (modbus-plan.ts), each read's registers are
 // decoded per tag with the shared register codec, writes go only to tags the profile marks
 // writable, and failures become coded errors and health. A failed read marks its tags bad and is
 // reported with the Modbus exception code; it never throws anything uncoded into the engine.
-// Transports differ only in how the client reaches the device (a ModbusLink): modbus-tcp.ts
+// Transports differ only in which client reaches the device and how (a ModbusLink): modbus-tcp.ts
 // connects a socket, modbus-rtu.ts opens a serial port. Everything after connect is the same PDU
 // exchange, so it lives here once.
-import ModbusSerial from 'modbus-serial';
-import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
 import type { DeviceProfile, ProfileTag } from '../../common/device-profile.ts';
 import { MillwrightError } from '../../common/errors.ts';
 import { decodeRaw, encodeRaw, fromEngineering, ordersOf, toEngineering, type ByteOrders } from '../../common/register-codec.ts';
@@ -16,8 +15,21 @@ import { edgeErrors } from '../errors.ts';
 import type { Driver, DriverHealth, DriverTag, TagSink } from './driver.ts';
 import { isBitArea, planReads, type ReadRequest } from './modbus-plan.ts';
 
-// modbus-serial is CommonJS; its typings describe the default export as the client class.
-const ModbusClient = ModbusSerial as unknown as new () => ModbusRTU;
+/** The part of a Modbus client the driver uses: modbus-serial's API, which the TCP client mirrors. */
+export interface ModbusClientApi {
+  readonly isOpen: boolean;
+  setTimeout(ms: number): void;
+  setID(unitId: number): void;
+  on(event: 'error' | 'close', listener: () => void): unknown;
+  readCoils(start: number, count: number): Promise<{ data: boolean[] }>;
+  readDiscreteInputs(start: number, count: number): Promise<{ data: boolean[] }>;
+  readHoldingRegisters(start: number, count: number): Promise<{ data: number[] }>;
+  readInputRegisters(start: number, count: number): Promise<{ data: number[] }>;
+  writeCoil(address: number, value: boolean): Promise<unknown>;
+  writeRegisters(address: number, values: number[]): Promise<unknown>;
+  close(callback: () => void): void;
+  destroy(callback: () => void): void;
+}
 
 const exceptionNames: Readonly<Record<number, string>> = {
   1: 'illegal function',
@@ -40,29 +52,32 @@ export interface ModbusClientSettings {
   readonly timeoutMs: number;
   /** Largest gap (in registers) bridged when batching adjacent tags into one request. */
   readonly batchGapMax: number;
+  /** Reads of one poll in flight at once (Modbus TCP); absent or 1: one after the other. */
+  readonly pipelineMax?: number;
 }
 
-/** How a client reaches its device: the only thing Modbus TCP and RTU do differently. */
-export interface ModbusLink {
+/** Which client reaches the device and how: the only thing Modbus TCP and RTU do differently. */
+export interface ModbusLink<Client extends ModbusClientApi = ModbusClientApi> {
   /** Where the device is, for messages: `10.0.0.5:502`, `/dev/ttyUSB0`. */
   readonly endpoint: string;
-  connect(client: ModbusRTU): Promise<void>;
+  createClient(): Client;
+  connect(client: Client): Promise<void>;
 }
 
-export class ModbusClientDriver implements Driver {
+export class ModbusClientDriver<Client extends ModbusClientApi = ModbusClientApi> implements Driver {
   readonly deviceId: string;
   readonly tags: readonly DriverTag[];
   readonly pollIntervalMs: number;
   readonly #settings: ModbusClientSettings;
-  readonly #link: ModbusLink;
+  readonly #link: ModbusLink<Client>;
   readonly #profileTags: readonly ProfileTag[];
   readonly #orders: readonly ByteOrders[];
   readonly #plan: readonly ReadRequest[];
   readonly #clock: Clock;
-  #client: ModbusRTU | undefined;
+  #client: Client | undefined;
   #health = { connected: false, polls: 0, pollFailures: 0, consecutiveFailures: 0, lastError: undefined as string | undefined, lastErrorCode: undefined as string | undefined };
 
-  constructor(settings: ModbusClientSettings, link: ModbusLink, profile: DeviceProfile, clock: Clock) {
+  constructor(settings: ModbusClientSettings, link: ModbusLink<Client>, profile: DeviceProfile, clock: Clock) {
     this.deviceId = settings.id;
     this.pollIntervalMs = settings.pollIntervalMs;
     this.#settings = settings;
@@ -80,7 +95,7 @@ export class ModbusClientDriver implements Driver {
 
   async open(): Promise<void> {
     await this.#closeClient();
-    const client = new ModbusClient();
+    const client = this.#link.createClient();
     client.setTimeout(this.#settings.timeoutMs);
     client.setID(this.#settings.unitId);
     client.on('error', () => {
@@ -109,6 +124,8 @@ export class ModbusClientDriver implements Driver {
       this.#countFailure();
       throw new MillwrightError(edgeErrors.deviceUnreachable, `device ${this.deviceId} is not connected`);
     }
+    const pipelineMax = this.#settings.pipelineMax ?? 1;
+    if (pipelineMax > 1 && this.#plan.length > 1) return this.#pollPipelined(client, sink, pipelineMax);
     let failed: MillwrightError | undefined;
     for (let requestIndex = 0; requestIndex < this.#plan.length; requestIndex++) {
       const request = this.#plan[requestIndex]!;
@@ -135,15 +152,57 @@ export class ModbusClientDriver implements Driver {
     this.#health.consecutiveFailures = 0;
   }
 
-  async #read(client: ModbusRTU, request: ReadRequest, sink: TagSink): Promise<void> {
+  /** A poll with up to pipelineMax reads in flight; answers are applied in plan order. */
+  async #pollPipelined(client: Client, sink: TagSink, pipelineMax: number): Promise<void> {
+    let failed: MillwrightError | undefined;
+    for (let first = 0; first < this.#plan.length; first += pipelineMax) {
+      const batch = this.#plan.slice(first, first + pipelineMax);
+      const ts = this.#clock.nowMs();
+      const answers = await Promise.allSettled(batch.map((request) => this.#fetch(client, request)));
+      answers.forEach((answer, index) => {
+        const request = batch[index]!;
+        if (answer.status === 'fulfilled') return this.#apply(request, answer.value, sink, ts);
+        this.#markSlots(sink, request);
+        failed ??= this.#describe(answer.reason);
+      });
+      if (failed !== undefined && failed.code !== edgeErrors.modbusException.code) {
+        for (const skipped of this.#plan.slice(first + pipelineMax)) this.#markSlots(sink, skipped);
+        break;
+      }
+    }
+    if (failed !== undefined) {
+      this.#countFailure();
+      this.#health.lastError = failed.message;
+      this.#health.lastErrorCode = failed.code;
+      throw failed;
+    }
+    this.#health.consecutiveFailures = 0;
+  }
+
+  #fetch(client: Client, request: ReadRequest): Promise<{ data: readonly (number | boolean)[] }> {
+    switch (request.area) {
+      case 'coil':
+        return client.readCoils(request.start, request.count);
+      case 'discrete':
+        return client.readDiscreteInputs(request.start, request.count);
+      case 'holding':
+        return client.readHoldingRegisters(request.start, request.count);
+      default:
+        return client.readInputRegisters(request.start, request.count);
+    }
+  }
+
+  async #read(client: Client, request: ReadRequest, sink: TagSink): Promise<void> {
     const ts = this.#clock.nowMs();
+    this.#apply(request, await this.#fetch(client, request), sink, ts);
+  }
+
+  #apply(request: ReadRequest, result: { data: readonly (number | boolean)[] }, sink: TagSink, ts: number): void {
     if (isBitArea(request.area)) {
-      const result = request.area === 'coil' ? await client.readCoils(request.start, request.count) : await client.readDiscreteInputs(request.start, request.count);
       for (const slot of request.slots) sink.write(slot.tagIndex, result.data[slot.offset] === true ? 1 : 0, 'good', ts);
       return;
     }
-    const result = request.area === 'holding' ? await client.readHoldingRegisters(request.start, request.count) : await client.readInputRegisters(request.start, request.count);
-    const registers = result.data;
+    const registers = result.data as readonly number[];
     for (const slot of request.slots) {
       const tag = this.#profileTags[slot.tagIndex]!;
       const value = toEngineering(tag, decodeRaw(tag, registers, slot.offset, this.#orders[slot.tagIndex]!));

@@ -17,13 +17,19 @@
 // same function code and length, could be misread.
 import type { Clock } from '../../common/clock.ts';
 import type { DeviceProfile } from '../../common/device-profile.ts';
-import { ModbusClientDriver } from './modbus-client-driver.ts';
+import ModbusSerial from 'modbus-serial';
+import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
+import { ModbusClientDriver, type ModbusLink } from './modbus-client-driver.ts';
 import type { ModbusRtuDeviceConfig } from './modbus-rtu-config.ts';
 
-export class ModbusRtuDriver extends ModbusClientDriver {
+// modbus-serial is CommonJS; its typings describe the default export as the client class.
+const ModbusClient = ModbusSerial as unknown as new () => ModbusRTU;
+
+export class ModbusRtuDriver extends ModbusClientDriver<ModbusRTU> {
   constructor(config: ModbusRtuDeviceConfig, profile: DeviceProfile, clock: Clock) {
     const serial = { baudRate: config.baudRate, parity: config.parity, dataBits: config.dataBits, stopBits: config.stopBits };
     // A fresh options object per connect: modbus-serial writes into the one it is given.
-    super(config, { endpoint: config.path, connect: (client) => client.connectRTUBuffered(config.path, { ...serial }) }, profile, clock);
+    const link: ModbusLink<ModbusRTU> = { endpoint: config.path, createClient: () => new ModbusClient(), connect: (client) => client.connectRTUBuffered(config.path, { ...serial }) };
+    super(config, link, profile, clock);
   }
 }

@@ -53,6 +53,16 @@ describe('ModbusTcpDriver against pymodbus', () => {
     expect(driver.health()).toMatchObject({ connected: true, polls: 1, pollFailures: 0 });
   });
 
+  it("reads the same values with a poll's reads pipelined (several transactions in flight, one write)", async () => {
+    const driver = driverFor(pymodbusTestProfile, { pipelineMax: 4 });
+    expect(driver.requestsPerPoll).toBeGreaterThan(1);
+    await driver.open();
+    const sink = recordingSink();
+    await driver.poll(sink);
+    expect(valuesByName(pymodbusTestProfile, sink.values)).toEqual(closeToAll(pymodbusInitialValues));
+    expect(sink.qualities).toEqual(pymodbusTestProfile.tags.map(() => 'good'));
+  });
+
   it('writes a holding register, a little-word-order float and a coil, which land on the server and read back', async () => {
     const driver = driverFor(pymodbusTestProfile);
     await driver.open();
