@@ -20,7 +20,7 @@
 import { setPriority } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setThreadFifo, type RealtimeResult } from '../edge/scan/realtime.ts';
-import { realtimePriorityDefault, ScanHost } from '../edge/scan/scan-host.ts';
+import { realtimePriorityDefault, ScanHost, scanSpinUsDefault } from '../edge/scan/scan-host.ts';
 import { IntervalScan } from './lib/interval-scan.ts';
 import { fmt, ratio } from './lib/stats.ts';
 import { heading, note, printResult, printTable, quick, verdict } from './lib/report.ts';
@@ -57,7 +57,7 @@ const policyOf = (result: RealtimeResult | undefined): string => (result === und
 
 async function runConfiguration(tickMs: number, seconds: number): Promise<void> {
   // ScanHost's default spin, unless the what-if asks for another; the floor thread uses the same.
-  const spinUs = Number.isFinite(spinUsOption) ? spinUsOption : Math.min(300, tickMs * 200);
+  const spinUs = Number.isFinite(spinUsOption) ? spinUsOption : scanSpinUsDefault(tickMs);
   heading(`scan tick ${tickMs} ms, ${seconds} s, spin ${spinUs} µs: ${inputTags} tags rewritten every ${tickMs} ms, ${alarmCount} alarms, points → MQTT → in-process hub`);
   const idleSamples = Math.ceil((idleFloorSeconds * 1000) / tickMs) + 100;
   const idleFloor = await startFloor(tickMs, spinUs, idleSamples, 0);
