@@ -161,4 +161,25 @@ describe('binding rules to the gateway tag map', () => {
     fresh.tick(4, 4);
     expect(fresh.lines).toContain('tick 4 point line1/m/count 101 good 1040');
   });
+
+  it('clears, at a swap, the active alarms of rules that do not go on running, under their old names', async () => {
+    const alarming: WatRule = { inputs: ['m/in'], alarms: ['high'], tick: '(call $raise (i32.const 0) (f64.gt (call $input (i32.const 0)) (f64.const 10)) (call $input (i32.const 0)))' };
+    const counter: WatRule = { inputs: ['m/in'], points: ['m/count'], tick: '(call $publish (i32.const 0) (f64.const 1))' };
+    const first = planRules([await loaded('counter', counter), await loaded('alarming', alarming)], planContext());
+    const header: TraceHeader = { version: 1, gateway: 'g', tickMs: 10, publishInputs: false, tags: [...deviceTags, ...first.tags], alarms: [], ruleAlarms: first.alarms };
+    const old = new RuleHost(first.plan);
+    const before = scan(header, old);
+    before.tick(0, 12);
+    expect(before.lines).toContain('tick 0 alarm alarming/high raise 12 severity=3');
+
+    const second = planRules([await loaded('counter', counter)], planContext());
+    const swapped = new RuleHost(second.plan, { previous: old });
+    expect(swapped.carried).toEqual(['counter']);
+    const retired: string[] = [];
+    const printer = new OutputPrinter(header, (line) => retired.push(line));
+    old.retire(printer, 0, 1005);
+    expect(retired).toEqual(['tick 0 alarm alarming/high clear NaN severity=3', 'tick 0 point line1/_alarms/alarming/high false good 1005']);
+    old.retire(printer, 0, 1005);
+    expect(retired).toHaveLength(2); // once only
+  });
 });

@@ -94,6 +94,14 @@ interface HostedRule {
   instance: RuleInstance | undefined;
   /** What this tick's step threw, kept until the rule's turn to emit. */
   error: unknown;
+  /** Taken over, running, by the host that replaced this one at a swap. */
+  movedOut: boolean;
+}
+
+/** Where retire() sends the clears: the scan's outputs, or replay's printer. */
+export interface RetireOutputs {
+  alarm(tick: number, alarmIndex: number, active: boolean, value: number, severity: number): void;
+  point(tick: number, tagIndex: number, value: number, quality: number, tsMs: number): void;
 }
 
 /** Two bindings run the same rule the same way. */
@@ -149,7 +157,7 @@ export class RuleHost implements StepProgram {
       if (kept !== undefined) {
         carried.push(binding.name);
         taken.push(kept);
-        return { binding, supervisor: kept.supervisor, emitter: new RuleEmitter(this.#holder, binding, severities, options.onFault), instance: undefined, error: undefined };
+        return { binding, supervisor: kept.supervisor, emitter: new RuleEmitter(this.#holder, binding, severities, options.onFault), instance: undefined, error: undefined, movedOut: false };
       }
       let compiled = modules.get(manifest.module.sha256);
       if (compiled === undefined) {
@@ -168,9 +176,12 @@ export class RuleHost implements StepProgram {
         expected: manifestDeclarations(manifest),
       });
       const emitter = new RuleEmitter(this.#holder, binding, severities, options.onFault);
-      return { binding, supervisor, emitter, instance: undefined, error: undefined };
+      return { binding, supervisor, emitter, instance: undefined, error: undefined, movedOut: false };
     });
-    for (const rule of taken) rule.instance = undefined;
+    for (const rule of taken) {
+      rule.instance = undefined;
+      rule.movedOut = true;
+    }
     this.carried = carried;
     this.#tables = new HostTables(plan.rules);
     this.#batch = this.#rules.length === 0 ? undefined : new RuleBatch(this.#rules.length);
@@ -219,6 +230,25 @@ export class RuleHost implements StepProgram {
     }
     while (nextFault < faulted.length) this.#emitFault(faulted[nextFault++]!, tick);
     faulted.length = 0;
+  }
+
+  /**
+   * At a swap, after the replacing host was built: clears every alarm this host reported active
+   * for a rule the new host did not take over running (removed, changed, or down), with its state
+   * point, so no alarm stays raised at the hub for a rule that no longer runs as it was. Called
+   * between ticks, with the last tick's number and clock, by the scan worker and by replay alike.
+   */
+  retire(outputs: RetireOutputs, tick: number, nowMs: number): void {
+    const tables = this.#tables;
+    this.#rules.forEach((rule, index) => {
+      if (rule.movedOut) return;
+      for (let at = tables.alarmStart[index]!; at < tables.alarmStart[index + 1]!; at++) {
+        if (tables.alarmActive[at] !== 1) continue;
+        tables.alarmActive[at] = 0;
+        outputs.alarm(tick, tables.alarmIndex[at]!, false, NaN, tables.alarmSeverity[at]!);
+        outputs.point(tick, tables.alarmStateTag[at]!, 0, good, nowMs);
+      }
+    });
   }
 
   /** The running rule a replacing host may take over unchanged (the old host is discarded after the swap). */

@@ -33,6 +33,7 @@ export function replayTrace(bytes: Buffer): ReplayResult {
   let current = header;
   let open = false;
   let tick = 0;
+  let nowMs = 0;
   let ticks = 0;
   for (const record of traceRecords(bytes, bodyOffset)) {
     switch (record.kind) {
@@ -40,6 +41,7 @@ export function replayTrace(bytes: Buffer): ReplayResult {
         if (open) core.run();
         core.begin(record.tick, record.nowMs);
         tick = record.tick;
+        nowMs = record.nowMs;
         open = true;
         ticks++;
         break;
@@ -61,7 +63,9 @@ export function replayTrace(bytes: Buffer): ReplayResult {
         open = false;
         const swapped = applyRecordedSwap(current, record.swap);
         current = swapped.header;
-        rules.host = swapped.plan === null ? undefined : new RuleHost(swapped.plan, rules.host === undefined ? {} : { previous: rules.host });
+        const host = swapped.plan === null ? undefined : new RuleHost(swapped.plan, rules.host === undefined ? {} : { previous: rules.host });
+        rules.host?.retire(printer, tick, nowMs);
+        rules.host = host;
         printer.header = current;
         recordedPrinter.header = current;
         break;

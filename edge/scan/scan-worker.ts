@@ -48,6 +48,9 @@ const recorder = data.record
 // Time in milliseconds as doubles from performance.now(): unlike process.hrtime.bigint() it
 // allocates nothing, and its resolution here is well under a microsecond.
 const now = (): number => performance.now();
+const outputs: ScanOutputs = recorder === undefined ? ringOutputs : teeOutputs(ringOutputs, recorder);
+/** The clock reading of the last tick: a rule swap between ticks stamps what it emits with it. */
+let lastNowMs = Date.now();
 // A fault is rare and already costs an instance rebuild: posting it (an allocation) is fine.
 const ruleHostOptions = { onFault: (event: RuleFaultEvent) => post({ kind: 'rule-fault', event }) };
 const { program, rules } = buildScanProgram(data.header, ruleHostOptions);
@@ -69,6 +72,8 @@ function swapRules(): void {
     post({ kind: 'rules-refused', generation: swap.generation, code: isMillwrightError(error) ? error.code : 'RULE_SWAP_FAILED', message: (error as Error).message });
     return;
   }
+  // Alarms of rules that do not go on running are cleared under the old names, before the markers.
+  rules.host?.retire(outputs, tick - 1, lastNowMs);
   rules.host = host;
   // Markers keep the main thread's names in step: outputs before them belong to the old rules.
   points.push4(swapMarker, swap.generation, 0, 0);
@@ -81,7 +86,7 @@ function swapRules(): void {
 const core = new ScanCore({
   tagCount: data.header.tagCapacity ?? data.header.tags.length,
   program,
-  outputs: recorder === undefined ? ringOutputs : teeOutputs(ringOutputs, recorder),
+  outputs,
   publishInputs: data.header.publishInputs,
   ...(data.header.staleUncertainMs !== undefined && { staleUncertainMs: data.header.staleUncertainMs }),
   ...(data.header.staleBadMs !== undefined && { staleBadMs: data.header.staleBadMs }),
@@ -121,6 +126,7 @@ while (Atomics.load(controlWords, control.stop) === 0) {
   if (latenessUs > data.tickMs * 500) stats[statIndex.lateTicks]!++;
 
   const nowMs = Date.now();
+  lastNowMs = nowMs;
   recorder?.tick(tick, nowMs);
   core.begin(tick, nowMs);
   reader.collect(core.input);
