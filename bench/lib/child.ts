@@ -9,7 +9,24 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
-export function startPeer(name: string, command: string, args: readonly string[], readyTimeoutMs = 15_000): Promise<Peer> {
+export interface StartedProcess {
+  readonly pid: number;
+  /** What the ready pattern matched in the process's output. */
+  readonly ready: RegExpExecArray;
+  stop(): Promise<void>;
+}
+
+export interface ProcessOptions {
+  /** Matched against stdout and stderr so far; the process is ready once it matches. */
+  readonly ready: RegExp;
+  readonly readyTimeoutMs?: number;
+  /** After SIGTERM, SIGKILL this much later. */
+  readonly killAfterMs?: number;
+}
+
+/** Starts a process and resolves once its output matches `ready`; it is killed if this process exits first. */
+export function startProcess(name: string, command: string, args: readonly string[], options: ProcessOptions): Promise<StartedProcess> {
+  const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
   const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' } });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // A bench that dies of an uncaught error skips its finally blocks: never leave the peer behind.
@@ -19,7 +36,7 @@ export function startPeer(name: string, command: string, args: readonly string[]
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 2000);
+    const killer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 2000);
     await exited;
     clearTimeout(killer);
   };
@@ -29,20 +46,27 @@ export function startPeer(name: string, command: string, args: readonly string[]
       void stop();
       reject(new Error(`${name}: not ready within ${readyTimeoutMs} ms; output:\n${output.slice(-2000)}`));
     }, readyTimeoutMs);
+    let done = false;
     const onData = (chunk: Buffer): void => {
+      if (done) return;
       output = (output + chunk.toString('utf8')).slice(-8000);
-      const ready = /READY port=(\d+)/.exec(output);
+      const ready = options.ready.exec(output);
       if (ready === null) return;
+      done = true;
       clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.stdout?.resume();
-      resolve({ port: Number(ready[1]), pid: child.pid ?? 0, stop });
+      resolve({ pid: child.pid ?? 0, ready, stop });
     };
     child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-8000)));
+    child.stderr?.on('data', onData);
     void exited.then(() => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited before it was ready; output:\n${output.slice(-2000)}`));
+      if (!done) reject(new Error(`${name} exited before it was ready; output:\n${output.slice(-2000)}`));
     });
   });
+}
+
+/** A peer that prints `READY port=N` when it listens. */
+export async function startPeer(name: string, command: string, args: readonly string[], readyTimeoutMs = 15_000): Promise<Peer> {
+  const started = await startProcess(name, command, args, { ready: /READY port=(\d+)/, readyTimeoutMs });
+  return { port: Number(started.ready[1]), pid: started.pid, stop: started.stop };
 }

@@ -8,10 +8,11 @@
 // on-delay; vibration RMS over 1 s with a rate-of-change alarm and a high alarm), a file node
 // appending every result as a JSON line (Node-RED has no fsync: that only favours it), and an
 // mqtt-out node publishing it QoS 1 as JSON (one message per read, the points in an array).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startProcess } from './child.ts';
 import type { PlantMachine } from './gateway-site.ts';
 
 export const nodeRedCacheDir = join(tmpdir(), 'millwright-bench-node-red');
@@ -116,35 +117,5 @@ export function startNodeRed(userDir: string, flow: object[], readyTimeoutMs = 6
     join(userDir, 'settings.js'),
     `module.exports = { uiHost: '127.0.0.1', uiPort: 0, httpAdminRoot: false, httpNodeRoot: false, disableEditor: true, flowFile: 'flows.json', credentialSecret: false, logging: { console: { level: 'info', metrics: false, audit: false } }, editorTheme: { tours: false } };\n`,
   );
-  const child: ChildProcess = spawn(process.execPath, [redEntry, '--settings', join(userDir, 'settings.js'), '--userDir', userDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const killOnExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  void exited.then(() => process.off('exit', killOnExit));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(killer);
-  };
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stop();
-      reject(new Error(`Node-RED did not start its flows within ${readyTimeoutMs} ms:\n${output.slice(-2000)}`));
-    }, readyTimeoutMs);
-    const onData = (chunk: Buffer): void => {
-      output = (output + chunk.toString('utf8')).slice(-8000);
-      if (!output.includes('Started flows')) return;
-      clearTimeout(timer);
-      resolve({ pid: child.pid ?? 0, stop });
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`Node-RED exited before its flows started:\n${output.slice(-2000)}`));
-    });
-  });
+  return startProcess('Node-RED', process.execPath, [redEntry, '--settings', join(userDir, 'settings.js'), '--userDir', userDir], { ready: /Started flows/, readyTimeoutMs, killAfterMs: 5000 });
 }

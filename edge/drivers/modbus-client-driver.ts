@@ -143,6 +143,11 @@ export class ModbusClientDriver<Client extends ModbusClientApi = ModbusClientApi
         }
       }
     }
+    this.#finishPoll(failed);
+  }
+
+  /** Counts a poll's outcome in the health and throws its first failure. */
+  #finishPoll(failed: MillwrightError | undefined): void {
     if (failed !== undefined) {
       this.#countFailure();
       this.#health.lastError = failed.message;
@@ -170,13 +175,7 @@ export class ModbusClientDriver<Client extends ModbusClientApi = ModbusClientApi
         break;
       }
     }
-    if (failed !== undefined) {
-      this.#countFailure();
-      this.#health.lastError = failed.message;
-      this.#health.lastErrorCode = failed.code;
-      throw failed;
-    }
-    this.#health.consecutiveFailures = 0;
+    this.#finishPoll(failed);
   }
 
   #fetch(client: Client, request: ReadRequest): Promise<{ data: readonly (number | boolean)[] }> {
