@@ -128,7 +128,8 @@ export class GatewayRules {
     this.#scan = scan;
     if (this.#installer !== undefined) {
       const installer = this.#installer;
-      this.#timer = setInterval(() => installer.atTickBoundary(scan.stats().ticks), Math.max(10, this.#context.tickMs));
+      // Staging and probation are decided here, on this thread; the swap itself happens in the worker.
+      this.#timer = setInterval(() => installer.atTickBoundary(scan.ticks), 50);
       this.#timer.unref();
     }
   }
@@ -185,7 +186,7 @@ export class GatewayRules {
   onRefused(generation: number, code: string, message: string): void {
     this.#generations.delete(generation);
     this.#context.logger.error(`the scan refused the new rules (${code}): ${message}; the previous rules keep running`);
-    for (const rule of this.#current.plan?.rules ?? []) this.#installer?.reportFault(rule.name, this.#scan?.stats().ticks ?? 0);
+    for (const rule of this.#current.plan?.rules ?? []) this.#installer?.reportFault(rule.name, this.#scan?.ticks ?? 0);
   }
 
   stats(): Record<string, unknown> {

@@ -196,6 +196,11 @@ export class ScanHost {
     this.#rulesPort.close();
   }
 
+  /** Ticks run so far: one shared read, for callers that need only this (stats() computes percentiles). */
+  get ticks(): number {
+    return this.#statsView[statIndex.ticks]!;
+  }
+
   stats(): ScanTimingStats & ScanRealtimeStats & { pointsQueued: number } {
     return { ...readStats(this.#data.stats), ...this.#realtime, pointsQueued: this.#points.length };
   }
