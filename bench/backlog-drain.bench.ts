@@ -140,17 +140,13 @@ async function startUplink(port: number, id: string, logDirectory: string, backl
   client.start();
   await connected;
   await client.subscribe(topics.ack(site, id), 1);
-  let flushing = Promise.resolve();
   let flushError: unknown;
-  const flushTimer = setInterval(() => {
-    flushing = flushing.then(() => forwarder.flush()).catch((error: unknown) => void (flushError ??= error));
-  }, uplink.publishIntervalMs);
+  const flushing = forwarder.startFlushing(uplink.publishIntervalMs, (error: unknown) => void (flushError ??= error));
   return {
     forwarder,
     log,
     async close() {
-      clearInterval(flushTimer);
-      await flushing;
+      await flushing.stop();
       await client.close();
       await log.close();
       if (flushError !== undefined) throw flushError;

@@ -33,7 +33,7 @@ function scriptedTransport() {
   return { transport, sent, state };
 }
 
-async function setup(limits: Partial<{ backlogRecordsPerSecond: number; ackTimeoutMs: number; batchRecordsMax: number }> = {}) {
+async function setup(limits: Partial<{ backlogRecordsPerSecond: number; ackTimeoutMs: number; batchRecordsMax: number; backlogSliceMs: number }> = {}) {
   const clock = new SimulatedClock(1_767_225_600_000);
   const logger = createLogger({ component: 'test', clock, write: () => undefined });
   const log = await DurableLog.open({ storage: new MemoryStorage(), gatewayId: 'gw', clock, logger });
@@ -129,5 +129,42 @@ describe('Forwarder', () => {
     after.accept(points(1));
     await after.flush();
     expect(allSeqs(b.sent).at(-1)).toBe(7n);
+  });
+
+  it('drains a backlog in time slices, flushing again at once while whole batches may go, and live records go first in each flush', async () => {
+    const { forwarder, sent, state, clock } = await setup({ backlogRecordsPerSecond: 10_000_000, backlogSliceMs: 0, ackTimeoutMs: 60_000 });
+    state.online = false;
+    forwarder.accept(points(50));
+    await forwarder.flush();
+    state.online = true;
+    forwarder.onConnected();
+    clock.advanceMs(1000); // the rate limit's budget refills with time
+    // A zero slice sends one batch a flush: the drain goes on only because startFlushing flushes again at once.
+    expect(forwarder.backlogSendable).toBe(true);
+    const flushing = forwarder.startFlushing(60_000, (error) => {
+      throw error;
+    });
+    forwarder.accept(points(2));
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && new Set(allSeqs(sent)).size < 52) await new Promise((resolve) => setImmediate(resolve));
+    await flushing.stop();
+    expect(new Set(allSeqs(sent)).size).toBe(52);
+    expect(allSeqs(sent)).toHaveLength(52); // nothing twice
+    expect(sent.filter((batch) => batch.historical).every((batch) => batch.seqs.length <= 10)).toBe(true);
+    // The live records (51, 52) left before the backlog that was still waiting when they came.
+    const order = allSeqs(sent);
+    expect(order.indexOf(51n)).toBeLessThan(order.indexOf(50n));
+    expect(forwarder.backlogSendable).toBe(false);
+  });
+
+  it('does not flush again at once while the rate limit allows less than a batch', async () => {
+    const { forwarder, state } = await setup({ backlogRecordsPerSecond: 20 });
+    state.online = false;
+    forwarder.accept(points(30));
+    await forwarder.flush();
+    state.online = true;
+    forwarder.onConnected();
+    await forwarder.flush();
+    expect(forwarder.backlogSendable).toBe(false);
   });
 });

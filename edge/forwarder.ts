@@ -35,6 +35,12 @@ export const forwarderDefaults = {
    * one flush sends, so the drain never holds back the next flush's live records.
    */
   backlogUnackedRecordsMax: 50_000,
+  /**
+   * Longest a flush spends reading and sending backlog: the drain goes on in the next flush, which
+   * comes at once while backlog is waiting (see startFlushing), so live records committed in the
+   * meantime never wait behind a whole drain step.
+   */
+  backlogSliceMs: 25,
   /** Sent records the hub has not acked after this long are sent again. */
   ackTimeoutMs: 10_000,
 };
@@ -147,6 +153,54 @@ export class Forwarder {
     await this.#sendBacklog();
   }
 
+  /**
+   * Flushes now and every intervalMs, and again at once (after yielding to timers and I/O) while
+   * backlog is waiting that can be sent now. Flushes never overlap. stop() waits for the one under way.
+   */
+  startFlushing(intervalMs: number, onError: (error: unknown) => void): { stop(): Promise<void> } {
+    let flushing: Promise<void> = Promise.resolve();
+    let stopped = false;
+    let again = false;
+    const flushOnce = (): void => {
+      flushing = flushing
+        .then(() => this.flush())
+        .then(() => {
+          if (stopped || again || !this.backlogSendable) return;
+          again = true;
+          setImmediate(() => {
+            again = false;
+            if (!stopped) flushOnce();
+          });
+        })
+        .catch(onError);
+    };
+    const timer = setInterval(flushOnce, intervalMs);
+    flushOnce();
+    return {
+      stop: async () => {
+        stopped = true;
+        clearInterval(timer);
+        await flushing;
+      },
+    };
+  }
+
+  /**
+   * A whole batch of backlog (or the rest of it) waits that the rate limit, the end-to-end window
+   * and the transport would let go now. A whole batch, so that a rate-limited drain does not turn
+   * into a flush (and a commit) for every few records.
+   */
+  get backlogSendable(): boolean {
+    if (this.#backlogNext > this.#backlogEnd || !this.#transport.canPublish()) return false;
+    const remaining = this.#backlogEnd - this.#backlogNext + 1n;
+    const batch = remaining < BigInt(this.#limits.batchRecordsMax) ? Number(remaining) : this.#limits.batchRecordsMax;
+    const unacked = this.#backlogNext - 1n - this.#ackedSeq;
+    const room = this.#limits.backlogUnackedRecordsMax - (unacked > 0n ? Number(unacked) : 0);
+    const rate = this.#limits.backlogRecordsPerSecond;
+    const tokens = Math.min(rate, this.#backlogTokens + ((this.#clock.nowMs() - this.#lastPumpMs) / 1000) * rate);
+    return room >= batch && tokens >= batch;
+  }
+
   /** A fresh connection: whatever was sent and not acked may be gone with the old session. */
   onConnected(): void {
     if (this.#highestSentSeq > this.#ackedSeq) this.#toBacklog(this.#ackedSeq + 1n, this.#highestSentSeq);
@@ -214,6 +268,7 @@ export class Forwarder {
     // extend it, so a flush ends even when the broker and hub keep up with every read.
     const unacked = this.#backlogNext - 1n - this.#ackedSeq;
     let room = this.#limits.backlogUnackedRecordsMax - (unacked > 0n ? Number(unacked) : 0);
+    const sliceEnd = performance.now() + this.#limits.backlogSliceMs;
     try {
       while (this.#backlogNext <= this.#backlogEnd && this.#backlogTokens >= 1 && room >= 1 && this.#transport.canPublish()) {
         const want = Math.min(this.#limits.batchRecordsMax, Math.floor(this.#backlogTokens), room);
@@ -233,6 +288,7 @@ export class Forwarder {
         this.#backlogTokens -= records.length;
         room -= records.length;
         this.#backlogNext = last + 1n;
+        if (performance.now() >= sliceEnd) break; // at least one batch a flush, then the slice ends it
       }
     } finally {
       this.#reading = false;

@@ -236,10 +236,7 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
   if (config.rules.bundles !== undefined) client.subscribe(topics.bundle(site, id), 1);
   scan.start();
   pollers.forEach((poller) => poller.start());
-  let flushing: Promise<void> = Promise.resolve();
-  const flushTimer = setInterval(() => {
-    flushing = flushing.then(() => forwarder.flush()).catch((error: unknown) => logger.rateLimited('flush-failed', 10_000, 'error', `forwarding failed: ${(error as Error).message}`));
-  }, config.uplink.publishIntervalMs);
+  const flushing = forwarder.startFlushing(config.uplink.publishIntervalMs, (error: unknown) => logger.rateLimited('flush-failed', 10_000, 'error', `forwarding failed: ${(error as Error).message}`));
   const statsTimer = setInterval(() => {
     const timing = scan.stats();
     logger.info('scan', { ticks: timing.ticks, overruns: timing.overruns, lateP50Ms: timing.latenessP50Ms, lateP99Ms: timing.latenessP99Ms, lateMaxMs: timing.latenessMaxMs, stepMaxMs: timing.stepMsMax });
@@ -263,8 +260,7 @@ export async function startGateway(config: GatewayConfig, configDir: string, opt
         rules.close();
         await Promise.all(pollers.map((poller) => poller.stop()));
         await scan.stop();
-        clearInterval(flushTimer);
-        await flushing;
+        await flushing.stop();
         await forwarder.flush();
         // A clean stop sends DISCONNECT, which suppresses the will: say "offline" ourselves.
         await client.publish(topics.state(site, id), stateMessage('offline'), { qos: 1, retain: true }).catch(() => undefined);

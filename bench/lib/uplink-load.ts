@@ -55,17 +55,15 @@ export async function startUplinkLoad(): Promise<UplinkLoad> {
   client.start();
   await connected;
   await client.subscribe(topics.ack(site, gateway), 1);
-  let flushing = Promise.resolve();
-  const flushTimer = setInterval(() => {
-    flushing = flushing.then(() => forwarder.flush());
-  }, publishIntervalMs);
+  let flushError: unknown;
+  const flushing = forwarder.startFlushing(publishIntervalMs, (error: unknown) => void (flushError ??= error));
   return {
     enqueue: (points) => void forwarder.accept(points),
     stats: () => ({ forwarder: forwarder.stats(), ingest: hub.ingest.counters() }),
     async close() {
-      clearInterval(flushTimer);
-      await flushing;
+      await flushing.stop();
       await log.close();
+      if (flushError !== undefined) throw flushError;
       await client.close();
       await hub.close();
       await rm(dataDir, { recursive: true, force: true });
