@@ -5,34 +5,17 @@
 // see the current inputs; and two hosts fed the same ticks produce the same trace.
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../common/random.ts';
-import { compileRule, RuleInstance } from '../../common/rule-instance.ts';
-import { createRuleManifest } from '../../common/rule-manifest.ts';
-import { assembleRule, type WatRule } from '../../common/rule-test-modules.ts';
+import type { WatRule } from '../../common/rule-test-modules.ts';
 import { ScanCore } from '../scan/scan-core.ts';
 import { OutputPrinter } from '../scan/trace.ts';
 import type { LoadedRule } from './load-rules.ts';
 import { RuleHost, type RuleFaultEvent } from './rule-host.ts';
-import { planRules, type PlanContext } from './rule-plan.ts';
+import { planRules } from './rule-plan.ts';
+import { loadedWatRule, testPlanContext } from './rule-testing.ts';
 
 const deviceTags = ['m/in', 'm/a', 'm/b', 'm/c', 'm/d', 'm/e'].map((tag) => ({ tag: `line1/${tag}`, kind: 'number' as const, writable: tag !== 'm/in' }));
-const limits = { fuelPerTickMax: 1_000_000, memoryPagesMax: 16, startFuel: 1_000_000, quarantine: { faultsMax: 2, windowTicks: 100 } };
-const context: PlanContext = {
-  area: 'line1',
-  tickMs: 10,
-  lookup: (name) => {
-    const index = deviceTags.findIndex((entry) => entry.tag === `line1/${name}`);
-    return index < 0 ? undefined : { index, writable: deviceTags[index]!.writable };
-  },
-  firstTagIndex: deviceTags.length,
-  firstAlarmIndex: 0,
-  limits,
-};
-
-async function loaded(name: string, rule: WatRule): Promise<LoadedRule> {
-  const wasm = await assembleRule(rule);
-  const declarations = new RuleInstance(compileRule(wasm), 10, 1_000_000).declarations;
-  return { source: `${name}.wasm`, wasm, params: {}, manifest: createRuleManifest({ name, wasm, declarations, memoryPagesMax: 2, defaultFuelPerTick: 100_000, compiler: 'wat' }) };
-}
+const context = testPlanContext(deviceTags);
+const loaded = (name: string, rule: WatRule): Promise<LoadedRule> => loadedWatRule(name, rule);
 
 /** Writes input × factor to `output` every tick. */
 const scaler = (output: string, factor: number): WatRule => ({ inputs: ['m/in'], outputs: [{ name: output, safe: -1 }], tick: `(call $output (i32.const 0) (f64.mul (f64.const ${factor}) (call $input (i32.const 0))))` });

@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { compileRule, RuleInstance } from '../../common/rule-instance.ts';
-import { createRuleManifest } from '../../common/rule-manifest.ts';
-import { assembleRule, type WatRule } from '../../common/rule-test-modules.ts';
+import type { WatRule } from '../../common/rule-test-modules.ts';
 import { AlarmProgram } from '../scan/alarms.ts';
 import { ScanCore } from '../scan/scan-core.ts';
 import { OutputPrinter, type TraceHeader } from '../scan/trace.ts';
-import type { LoadedRule } from './load-rules.ts';
 import { RuleCommands } from './rule-commands.ts';
 import { composePrograms, RuleHost, type RuleFaultEvent } from './rule-host.ts';
 import { deserializeRulePlan, planRules, serializeRulePlan, type PlanContext } from './rule-plan.ts';
+import { loadedWatRule, testPlanContext, testRuleLimits } from './rule-testing.ts';
 
 const deviceTags = [
   { tag: 'line1/m/in', kind: 'number' as const, writable: false },
@@ -16,27 +14,9 @@ const deviceTags = [
   { tag: 'line1/m/stop', kind: 'number' as const, writable: true },
   { tag: 'line1/m/speed', kind: 'number' as const, writable: false },
 ];
-const limits = { fuelPerTickMax: 1_000_000, memoryPagesMax: 16, startFuel: 1_000_000, quarantine: { faultsMax: 2, windowTicks: 100 } };
-
-function planContext(firstAlarmIndex = 0): PlanContext {
-  return {
-    area: 'line1',
-    tickMs: 10,
-    lookup: (name) => {
-      const index = deviceTags.findIndex((entry) => entry.tag === `line1/${name}`);
-      return index < 0 ? undefined : { index, writable: deviceTags[index]!.writable };
-    },
-    firstTagIndex: deviceTags.length,
-    firstAlarmIndex,
-    limits,
-  };
-}
-
-async function loaded(name: string, rule: WatRule, params: Record<string, number> = {}): Promise<LoadedRule> {
-  const wasm = await assembleRule(rule);
-  const declarations = new RuleInstance(compileRule(wasm), 10, 1_000_000).declarations;
-  return { source: `${name}.wasm`, wasm, params, manifest: createRuleManifest({ name, wasm, declarations, memoryPagesMax: 2, defaultFuelPerTick: 100_000, compiler: 'wat' }) };
-}
+const limits = testRuleLimits;
+const planContext = (firstAlarmIndex = 0): PlanContext => testPlanContext(deviceTags, firstAlarmIndex);
+const loaded = loadedWatRule;
 
 const doubler: WatRule = { inputs: ['m/in'], outputs: [{ name: 'm/out', safe: 0 }], points: ['m/doubled'], tick: '(call $output (i32.const 0) (f64.mul (f64.const 2) (call $input (i32.const 0)))) (call $publish (i32.const 0) (f64.mul (f64.const 2) (call $input (i32.const 0))))' };
 const looper: WatRule = { inputs: ['m/in'], outputs: [{ name: 'm/stop', safe: 1 }], tick: '(loop $forever (br $forever))' };
