@@ -3,8 +3,6 @@
 //      RuleHost: fuel metering, input copies, output reads) against the same logic as plain
 //      TypeScript step functions reading the snapshot directly (goal: WASM ≤ 1.5 × TypeScript),
 //      and, for context, against one TypeScript object per rule with the SDK's blocks as classes;
-//      The same step again in a child process with V8's WebAssembly trap handler off, for the
-//      team's decision recorded in docs/performance.md ("Rules");
 //   2. the step of 1,000 rules over 10,000 tags as a share of a 10 ms tick (goal: ≤ 0.25), and
 //      against the same 1,000 rules in TypeScript;
 //   3. build time per rule (compile, sandbox check, manifest) of the five examples, against a
@@ -12,7 +10,6 @@
 // Each tick changes 10% of the input tags (seeded random walks); both programs see the same
 // ticks, and their outputs are counted to show they did the same work.
 // usage: node --import tsx bench/rules.bench.ts [--quick]
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +26,6 @@ import { heading, note, printResult, printTable, quick, verdict } from './lib/re
 import { fmt, ratio } from './lib/stats.ts';
 
 const bench = 'rules';
-const childFlag = '--child-step-without-trap-handler';
 const inputsPerRule = 10;
 const noopRule = {
   path: join(tmpdir(), 'millwright-bench-rules', 'noop.ts'),
@@ -47,7 +43,7 @@ interface Counts {
   alarms: number;
 }
 
-function context(tagCount: number, counts: Counts): StepContext & { tick: number } {
+function context(tagCount: number, counts: Counts): StepContext & { tick: number; changedCount: number } {
   return {
     tick: 0,
     nowMs: 0,
@@ -55,6 +51,8 @@ function context(tagCount: number, counts: Counts): StepContext & { tick: number
     qualities: new Uint8Array(tagCount),
     sourceTsMs: new Float64Array(tagCount),
     changed: new Uint8Array(tagCount),
+    changedTags: new Int32Array(tagCount),
+    changedCount: 0,
     point: () => void counts.points++,
     write: () => void counts.writes++,
     alarm: () => void counts.alarms++,
@@ -78,15 +76,19 @@ function changes(inputTags: number, ticks: number): { index: Int32Array; value: 
   return { index, value, perTick };
 }
 
-function runTicks(program: StepProgram, step: StepContext & { tick: number }, feed: ReturnType<typeof changes>, firstTick: number, ticks: number): number {
-  const { values, changed } = step;
+function runTicks(program: StepProgram, step: StepContext & { tick: number; changedCount: number }, feed: ReturnType<typeof changes>, firstTick: number, ticks: number): number {
+  const { values, changed, changedTags } = step;
   const startedNs = process.hrtime.bigint();
   let stepNs = 0n;
   for (let tick = firstTick; tick < firstTick + ticks; tick++) {
     const from = (tick % (feed.index.length / feed.perTick)) * feed.perTick;
+    // as the scan core does: the flag per tag, and the list of changed tags without duplicates
+    step.changedCount = 0;
     for (let at = from; at < from + feed.perTick; at++) {
-      values[feed.index[at]!] = feed.value[at]!;
-      changed[feed.index[at]!] = 1;
+      const tag = feed.index[at]!;
+      values[tag] = feed.value[at]!;
+      if (changed[tag] === 0) changedTags[step.changedCount++] = tag;
+      changed[tag] = 1;
     }
     step.tick = tick;
     const before = process.hrtime.bigint();
@@ -317,18 +319,6 @@ function measure(rules: number, programs: Readonly<Record<string, (rules: number
   return Object.fromEntries(runs.map((run) => [run.name, { us: median(run.samples), counts: run.counts }]));
 }
 
-/** In the child (trap handler off): only the 200-rule step, printed as one JSON line. */
-async function childStep(): Promise<void> {
-  const rule = await buildRule(fileURLToPath(new URL('../rules/sdk/testing/bench-rule.ts', import.meta.url)), { compile: compileCached });
-  const noop = await buildRule(noopRule.path, { compile: compileCached, sources: { [noopRule.path]: noopRule.text } });
-  const results = measure(200, {
-    'WebAssembly rules (RuleHost)': (count) => new RuleHost(plan(rule, count)),
-    'TypeScript functions': (count) => new TypeScriptRules(count),
-    'WebAssembly no-op rules (the floor)': (count) => new RuleHost(plan(noop, count)),
-  });
-  process.stdout.write(`CHILD ${JSON.stringify(results)}\n`);
-}
-
 async function main(): Promise<void> {
   const benchRule = fileURLToPath(new URL('../rules/sdk/testing/bench-rule.ts', import.meta.url));
   const rule = await buildRule(benchRule, { compile: compileCached });
@@ -355,23 +345,12 @@ async function main(): Promise<void> {
   const typeScriptSmall = small['TypeScript functions']!.us;
   const smallRatio = ratio(wasmSmall, typeScriptSmall);
   const fuelUsedMax = Math.max(...hosts[0]!.stats().map((stats) => stats.fuelUsedMax));
-  note(`ratio ${fmt(smallRatio)} (goal ≤ 1.5): ${verdict(smallRatio <= 1.5)}; most fuel a rule used in one tick: ${fuelUsedMax} of ${rule.manifest.limits.fuelPerTick}`);
+  const arena = hosts[0]!.arena;
+  note(`ratio ${fmt(smallRatio)} (goal ≤ 1.5): ${verdict(smallRatio <= 1.5)}; most fuel a rule used in one tick: ${fuelUsedMax} of ${rule.manifest.limits.fuelPerTick}; the 200 rules' shared memory: ${arena.usedPages} of ${arena.pages} pages in regions (address space; untouched pages cost no memory)`);
   printResult({ bench, measure: 'step, 200 rules / 2,000 tags', value: wasmSmall, unit: 'µs/tick', reference: 'same logic as TypeScript', referenceValue: typeScriptSmall, ratio: smallRatio, goal: 'ratio ≤ 1.5', met: smallRatio <= 1.5 });
   const objectsSmall = small['TypeScript rule objects']!.us;
   note(`against one TypeScript object per rule (the SDK's blocks as classes, no batching across rules): ${fmt(ratio(wasmSmall, objectsSmall))}×; the floor (no-op rules) against the TypeScript functions: ${fmt(ratio(small['WebAssembly no-op rules (the floor)']!.us, typeScriptSmall))}×`);
   printResult({ bench, measure: 'step, 200 rules / 2,000 tags, vs rule objects', value: wasmSmall, unit: 'µs/tick', reference: 'same logic as one TypeScript object per rule', referenceValue: objectsSmall, ratio: ratio(wasmSmall, objectsSmall) });
-
-  heading("step: 200 rules, with V8's WebAssembly trap handler off (node --disable-wasm-trap-handler, a child process)");
-  const child = spawnSync(process.execPath, ['--disable-wasm-trap-handler', '--import', 'tsx', fileURLToPath(import.meta.url), childFlag, ...(quick ? ['--quick'] : [])], { encoding: 'utf8' });
-  const line = child.stdout.split('\n').find((entry) => entry.startsWith('CHILD '));
-  if (child.status !== 0 || line === undefined) note(`not measured: the child exited with ${child.status} ${child.stderr.slice(0, 500)}`);
-  else {
-    const off = JSON.parse(line.slice('CHILD '.length)) as Record<string, Measured>;
-    table(off, 200);
-    const offRatio = ratio(off['WebAssembly rules (RuleHost)']!.us, off['TypeScript functions']!.us);
-    note(`ratio ${fmt(offRatio)} (goal ≤ 1.5): ${verdict(offRatio <= 1.5)}: memories without guard regions sit close together (fewer TLB misses), at the price of a bounds check per access`);
-    printResult({ bench, measure: 'step, 200 rules / 2,000 tags, trap handler off', value: off['WebAssembly rules (RuleHost)']!.us, unit: 'µs/tick', reference: 'same logic as TypeScript', referenceValue: off['TypeScript functions']!.us, ratio: offRatio, goal: 'ratio ≤ 1.5', met: offRatio <= 1.5 });
-  }
 
   heading('step: 1,000 rules over 10,000 tags, as a share of a 10 ms tick');
   const large = measure(1000, programs);
@@ -405,5 +384,4 @@ async function main(): Promise<void> {
   printResult({ bench, measure: 'build time per rule', value: perRuleMs, unit: 'ms', reference: 'bare AssemblyScript module', referenceValue: bareMs, ratio: ratio(perRuleMs, bareMs) });
 }
 
-if (process.argv.includes(childFlag)) await childStep();
-else await main();
+await main();

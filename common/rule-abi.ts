@@ -10,6 +10,10 @@
 export const abiVersion = 1;
 export const importModule = 'millwright';
 export const declareImport = 'declare';
+/** The gateway's shared rule memory, which replaces each rule's own memory at load (ADR 0010). */
+export const memoryImport = 'memory';
+/** The byte address of the rule's region in that memory, an immutable i32 global. */
+export const baseImport = 'base';
 
 /** declare(kind, slot, name, nameBytes, text, textBytes, a, b, c, flags): the kinds. */
 export const declarationKind = {

@@ -1,16 +1,21 @@
-// One running instance of a rule module: instantiates the sandboxed module with the host ABI,
-// runs its start function on a fuel budget while recording its declarations, and then exposes
-// the memory views and slot offsets the supervisor reads and writes each tick. A fault leaves
-// the instance unusable; the supervisor makes a fresh one. Nothing here allocates per tick.
+// One running instance of a rule module: instantiates the sandboxed module, relocated to its
+// region of the gateway's shared rule memory (common/rule-arena.ts), with the host ABI, runs its
+// start function on a fuel budget while recording its declarations, and then exposes the memory
+// views and slot addresses (in the arena) the supervisor reads and writes each tick. A fault
+// leaves the instance unusable; the supervisor clears the region and makes a fresh one. Nothing
+// here allocates per tick.
 import { MillwrightError } from './errors.ts';
 import { declarationKind, hostExports, slotLayout, trapStatus } from './rule-abi.ts';
 import { DeclarationRecorder, type RuleDeclarations, type RuleSlots } from './rule-declarations.ts';
 import { ruleErrors, ruleFaultCodes, type RuleFaultCode } from './rule-errors.ts';
-import { prepareRuleModule, type SandboxLimits } from './rule-sandbox.ts';
-import { webAssembly, type WasmGlobal, type WasmMemory, type WasmModule } from './rule-webassembly.ts';
+import { RuleArena, type RuleRegion } from './rule-arena.ts';
+import { prepareRuleModule, type PreparedModule, type SandboxLimits } from './rule-sandbox.ts';
+import { webAssembly, type WasmGlobal, type WasmModule } from './rule-webassembly.ts';
 
 export interface CompiledRule {
+  /** One compiled module for every region: the region's base is an import. */
   readonly module: WasmModule;
+  readonly prepared: PreparedModule;
   readonly memoryPagesMax: number;
   readonly hasStart: boolean;
 }
@@ -18,7 +23,7 @@ export interface CompiledRule {
 /** Checks, instruments and compiles a rule module (synchronously: fine in the scan worker at load). */
 export function compileRule(bytes: Uint8Array, limits?: SandboxLimits): CompiledRule {
   const prepared = prepareRuleModule(bytes, limits);
-  return { module: new webAssembly.Module(prepared.bytes), memoryPagesMax: prepared.memoryPagesMax, hasStart: prepared.hasStart };
+  return { module: new webAssembly.Module(prepared.bytes), prepared, memoryPagesMax: prepared.memoryPagesMax, hasStart: prepared.hasStart };
 }
 
 export interface RuleFault {
@@ -32,10 +37,9 @@ const utf16 = new TextDecoder('utf-16le');
 
 export class RuleInstance {
   readonly declarations: RuleDeclarations;
+  /** Slot addresses in the arena (the region's base added). */
   readonly slots: RuleSlots;
-  f64: Float64Array;
-  u8: Uint8Array;
-  u32: Uint32Array;
+  readonly region: RuleRegion;
   /** The module's exports, for tools and tests; the host itself calls only mw_step. */
   readonly exports: Readonly<Record<string, unknown>>;
   /**
@@ -44,42 +48,46 @@ export class RuleInstance {
    * calls it from its batch module (common/rule-batch.ts), tools through step().
    */
   readonly stepFunction: (fuel: number, tick: number) => number;
-  readonly #memory: WasmMemory;
   readonly #tick: (fuel: number) => number;
   readonly #status: WasmGlobal;
+  readonly #memoryPagesMax: number;
   #abortMessage = '';
   #started = false;
 
-  /** Instantiates and runs the start function. Throws RULE_START_FAILED or RULE_DECLARATION_INVALID. */
-  constructor(compiled: CompiledRule, tickMs: number, startFuel: number) {
+  /**
+   * Instantiates into `region` (a region of its own by default) and runs the start function.
+   * Throws RULE_START_FAILED or RULE_DECLARATION_INVALID. The region must be zeroed (fresh or cleared).
+   */
+  constructor(compiled: CompiledRule, tickMs: number, startFuel: number, region: RuleRegion = RuleArena.single(compiled.memoryPagesMax)) {
+    if (region.bytes < compiled.prepared.regionBytes) throw new MillwrightError(ruleErrors.memoryRefused, `a region of ${region.bytes} bytes is too small for a rule that may use ${compiled.prepared.regionBytes}`);
+    this.region = region;
+    this.#memoryPagesMax = compiled.memoryPagesMax;
+    const { arena, base, bytes: regionBytes } = region;
     const recorder = new DeclarationRecorder();
-    const bound: { memory?: WasmMemory } = {};
     const imports = {
       millwright: {
+        memory: arena.memory,
+        base: base | 0,
         declare: (kind: number, slot: number, name: number, nameBytes: number, text: number, textBytes: number, a: number, b: number, c: number, flags: number): void => {
-          const memory = bound.memory;
-          if (this.#started || memory === undefined) throw new MillwrightError(ruleErrors.declarationInvalid, 'declarations are only allowed at the top level of a rule (while it starts)');
-          const bytes = new Uint8Array(memory.buffer);
+          if (this.#started) throw new MillwrightError(ruleErrors.declarationInvalid, 'declarations are only allowed at the top level of a rule (while it starts)');
           const size = slotBytes[kind];
-          if (size !== undefined && (slot % 8 !== 0 || slot <= 0 || slot + size > bytes.length)) throw new MillwrightError(ruleErrors.declarationInvalid, `declaration slot ${slot} is outside memory or misaligned`);
-          recorder.record({ kind, slot, name: readUtf16(bytes, name, nameBytes), text: readUtf16(bytes, text, textBytes), a, b, c, flags });
-          if (kind === declarationKind.header) new Float64Array(memory.buffer, slot, 2).set([0, tickMs]);
+          if (size !== undefined && (slot % 8 !== 0 || slot <= 0 || slot + size > regionBytes)) throw new MillwrightError(ruleErrors.declarationInvalid, `declaration slot ${slot} is outside memory or misaligned`);
+          const at = size === undefined ? slot : base + slot;
+          recorder.record({ kind, slot: at, name: readUtf16(region, name, nameBytes), text: readUtf16(region, text, textBytes), a, b, c, flags });
+          if (kind === declarationKind.header) arena.f64.set([0, tickMs], at / 8);
         },
       },
       env: {
         abort: (message: number, file: number, line: number, column: number): never => {
-          const bytes = bound.memory === undefined ? new Uint8Array(0) : new Uint8Array(bound.memory.buffer);
-          this.#abortMessage = `${readAsString(bytes, message) || 'abort'} at ${readAsString(bytes, file) || '?'}:${line}:${column}`;
+          this.#abortMessage = `${readAsString(region, message) || 'abort'} at ${readAsString(region, file) || '?'}:${line}:${column}`;
           throw new RuleAbort(this.#abortMessage);
         },
       },
     };
     const instance = new webAssembly.Instance(compiled.module, imports);
+    for (const segment of compiled.prepared.segments) arena.u8.set(segment.bytes, base + segment.offset);
     const exports = instance.exports;
     this.exports = exports;
-    const memory = exports['memory'] as WasmMemory;
-    bound.memory = memory;
-    this.#memory = memory;
     this.#tick = exports[hostExports.tick] as (fuel: number) => number;
     this.#status = exports[hostExports.status] as WasmGlobal;
     this.stepFunction = exports[hostExports.step] as (fuel: number, tick: number) => number;
@@ -96,29 +104,30 @@ export class RuleInstance {
     if (recorder.slots.header === -1) throw new MillwrightError(ruleErrors.declarationInvalid, 'the module declares nothing: a rule imports the millwright SDK');
     this.declarations = recorder.declarations;
     this.slots = recorder.slots;
-    (exports[hostExports.header] as WasmGlobal).value = recorder.slots.header; // checked in bounds and aligned by declare
-    this.f64 = new Float64Array(memory.buffer);
-    this.u8 = new Uint8Array(memory.buffer);
-    this.u32 = new Uint32Array(memory.buffer);
+    (exports[hostExports.header] as WasmGlobal).value = recorder.slots.header | 0; // checked in the region and aligned by declare
+  }
+
+  /** Views over the whole arena (slot addresses index into them). */
+  get f64(): Float64Array {
+    return this.region.arena.f64;
+  }
+
+  get u8(): Uint8Array {
+    return this.region.arena.u8;
+  }
+
+  get u32(): Uint32Array {
+    return this.region.arena.u32;
   }
 
   /** Runs one tick on `fuel`; returns the fuel used. Throws whatever the rule's fault was (see classify). */
   tick(fuel: number): number {
-    const left = this.#tick(fuel);
-    if (this.f64.length === 0) this.#refreshViews(); // the memory grew: old views are detached
-    return fuel - left;
+    return fuel - this.#tick(fuel);
   }
 
   /** Runs one tick through mw_step (see stepFunction); returns its result. Throws the rule's fault. */
   step(fuel: number, tick: number): number {
-    const result = this.stepFunction(fuel, tick);
-    this.checkViews();
-    return result;
-  }
-
-  /** After a tick: renews the views if the rule's memory grew (growing detaches the old buffer). */
-  checkViews(): void {
-    if (this.f64.length === 0) this.#refreshViews();
+    return this.stepFunction(fuel, tick);
   }
 
   /** Turns what a tick or the start function threw into a fault code and message. */
@@ -126,29 +135,25 @@ export class RuleInstance {
     if (error instanceof RuleAbort) return { code: ruleFaultCodes.abort, message: this.#abortMessage };
     const status = this.#status.value as number;
     if (status === trapStatus.fuel) return { code: ruleFaultCodes.fuelExhausted, message: 'the tick ran out of fuel' };
-    if (status === trapStatus.memoryGrowFailed) return { code: ruleFaultCodes.memory, message: `the rule needed more than its ${this.#memory.buffer.byteLength / 65_536} pages of memory` };
+    if (status === trapStatus.memoryGrowFailed) return { code: ruleFaultCodes.memory, message: `the rule needed more than its ${this.#memoryPagesMax} pages of memory` };
     if (error instanceof RangeError) return { code: ruleFaultCodes.trap, message: 'call stack exhausted (recursion too deep)' };
     if (error instanceof webAssembly.RuntimeError) return { code: ruleFaultCodes.trap, message: error.message };
     return { code: ruleFaultCodes.trap, message: error instanceof Error ? error.message : String(error) };
   }
-
-  #refreshViews(): void {
-    this.f64 = new Float64Array(this.#memory.buffer);
-    this.u8 = new Uint8Array(this.#memory.buffer);
-    this.u32 = new Uint32Array(this.#memory.buffer);
-  }
 }
 
-function readUtf16(bytes: Uint8Array, pointer: number, length: number): string {
+function readUtf16(region: RuleRegion, pointer: number, length: number): string {
   if (length === 0) return '';
-  if (pointer % 2 !== 0 || length % 2 !== 0 || length > 4096 || pointer + length > bytes.length) throw new MillwrightError(ruleErrors.declarationInvalid, `a declared name at ${pointer} (${length} bytes) is outside memory`);
-  return utf16.decode(bytes.subarray(pointer, pointer + length));
+  if (pointer % 2 !== 0 || length % 2 !== 0 || length > 4096 || pointer < 0 || pointer + length > region.bytes) throw new MillwrightError(ruleErrors.declarationInvalid, `a declared name at ${pointer} (${length} bytes) is outside memory`);
+  return utf16.decode(region.arena.u8.subarray(region.base + pointer, region.base + pointer + length));
 }
 
-/** An AssemblyScript string (byte length in the 4 bytes before it), for abort messages. */
-function readAsString(bytes: Uint8Array, pointer: number): string {
-  if (pointer < 4 || pointer >= bytes.length) return '';
-  const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(pointer - 4, true);
-  if (length % 2 !== 0 || length > 2048 || pointer + length > bytes.length) return '';
-  return utf16.decode(bytes.subarray(pointer, pointer + length));
+/** An AssemblyScript string (byte length in the 4 bytes before it) in the rule's region, for abort messages. */
+function readAsString(region: RuleRegion, pointer: number): string {
+  if (pointer < 4 || pointer >= region.bytes) return '';
+  const bytes = region.arena.u8;
+  const at = region.base + pointer;
+  const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(at - 4, true);
+  if (length % 2 !== 0 || length > 2048 || pointer + length > region.bytes) return '';
+  return utf16.decode(bytes.subarray(at, at + length));
 }

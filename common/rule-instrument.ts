@@ -1,11 +1,15 @@
-// Fuel metering and memory guards, written into a rule's function bodies at load time. Every
+// Fuel metering and memory isolation, written into a rule's function bodies at load time. Every
 // function entry and every loop header is charged the instruction count of its straight-line
 // region (nested loops excluded), so fuel counts work done, is the same on every machine, and a
-// rule that loops forever traps inside its own tick. Each `memory.grow` that fails leaves a mark,
-// so the trap that follows is reported as RULE_MEMORY. The instruction decoder accepts the
-// features AssemblyScript emits (MVP, sign extension, saturating conversions, bulk memory,
-// reference types) and refuses everything else (SIMD, threads, exceptions, tail calls): a module
-// we cannot fully read is a module we do not run.
+// rule that loops forever traps inside its own tick. Memory accesses are confined to the rule's
+// region of the gateway's shared rule memory (common/rule-arena.ts, ADR 0010): each load and
+// store address is masked to the region's power-of-two size and offset by the region's base (a
+// static offset above the guard page is folded into the address first), memory.copy and
+// memory.fill become calls to checked helpers, and memory.size and memory.grow read and grow the
+// rule's own page count. The base is an imported immutable global (global 0, so every global the
+// rule defines moves up by one): one compiled module serves every region. The instruction decoder accepts the features AssemblyScript emits (MVP, sign extension, saturating
+// conversions, bulk memory, reference types) and refuses everything else (SIMD, threads,
+// exceptions, tail calls, passive data): a module we cannot fully read is a module we do not run.
 import { trapStatus } from './rule-abi.ts';
 import { ByteReader, encodeS32, encodeU32, invalid } from './rule-wasm.ts';
 
@@ -14,27 +18,34 @@ export interface FuelGlobals {
   readonly status: number;
 }
 
+/** What the isolation rewrite needs: the region mask, the page-count global and the helpers' function indices (the base is global 0). */
+export interface Isolation {
+  /** The region's size minus one (the region is a power of two). */
+  readonly mask: number;
+  readonly pagesGlobal: number;
+  readonly growFunction: number;
+  readonly copyFunction: number;
+  readonly fillFunction: number;
+}
+
+/** Static offsets up to this stay on the instruction: the guard page after the region absorbs them. */
+export const offsetKeptMax = 65_536 - 16;
+
 function blockType(reader: ByteReader): void {
   const first = reader.bytes[reader.offset];
   if (first === 0x40 || first === 0x7f || first === 0x7e || first === 0x7d || first === 0x7c || first === 0x70 || first === 0x6f) reader.offset++;
   else reader.skipSigned(33);
 }
 
-/** Reads past one instruction's immediates (the opcode is already read). */
+/** Reads past one instruction's immediates (the opcode is already read; memory and global instructions are read by instrumentBody). */
 function immediates(reader: ByteReader, op: number): void {
   if (op >= 0x45 && op <= 0xc4) return; // numeric, no immediates
-  if (op >= 0x28 && op <= 0x3e) {
-    const align = reader.u32();
-    if (align >= 64) throw invalid('multi-memory access is not allowed');
-    reader.u32();
-    return;
-  }
   switch (op) {
     case 0x00: case 0x01: case 0x05: case 0x0b: case 0x0f: case 0x1a: case 0x1b: case 0xd1:
       return;
     case 0x02: case 0x03: case 0x04:
       return blockType(reader);
-    case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: case 0xd2:
+    case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x25: case 0x26: case 0xd2:
       reader.u32();
       return;
     case 0x0e:
@@ -47,9 +58,6 @@ function immediates(reader: ByteReader, op: number): void {
     case 0x1c:
       for (let count = reader.u32(); count > 0; count--) reader.u8();
       return;
-    case 0x3f: case 0x40:
-      if (reader.u8() !== 0) throw invalid('multi-memory is not allowed');
-      return;
     case 0x41: return reader.skipSigned(32);
     case 0x42: return reader.skipSigned(64);
     case 0x43: return reader.skip(4);
@@ -60,12 +68,9 @@ function immediates(reader: ByteReader, op: number): void {
     case 0xfc: {
       const sub = reader.u32();
       if (sub <= 7) return;
-      if (sub === 8) { reader.u32(); reader.u8(); return; }
-      if (sub === 9 || sub === 13 || sub === 15 || sub === 16 || sub === 17) { reader.u32(); return; }
-      if (sub === 10) { reader.u8(); reader.u8(); return; }
-      if (sub === 11) { reader.u8(); return; }
+      if (sub === 13 || sub === 15 || sub === 16 || sub === 17) { reader.u32(); return; }
       if (sub === 12 || sub === 14) { reader.u32(); reader.u32(); return; }
-      throw invalid(`instruction 0xfc ${sub} is not allowed`);
+      throw invalid(sub === 8 || sub === 9 ? "memory.init and data.drop are not allowed (the host lays a rule's data into its region)" : `instruction 0xfc ${sub} is not allowed`);
     }
     default: {
       const feature = op === 0xfd ? ' (SIMD)' : op === 0xfe ? ' (threads)' : op >= 0x06 && op <= 0x0a ? ' (exceptions)' : op === 0x12 || op === 0x13 ? ' (tail calls)' : '';
@@ -81,19 +86,39 @@ function charge(cost: number, globals: FuelGlobals): number[] {
   return [0x23, ...fuel, 0x41, ...encodeS32(cost), 0x6b, 0x24, ...fuel, 0x23, ...fuel, 0x41, 0x00, 0x48, 0x04, 0x40, 0x41, trapStatus.fuel, 0x24, ...status, 0x00, 0x0b];
 }
 
-function growGuard(temp: number, globals: FuelGlobals): number[] {
-  const local = encodeU32(temp);
-  // (after memory.grow) local.tee t; if (t == -1) status = growFailed; local.get t
-  return [0x22, ...local, 0x41, 0x7f, 0x46, 0x04, 0x40, 0x41, trapStatus.memoryGrowFailed, 0x24, ...encodeU32(globals.status), 0x0b, 0x20, ...local];
+/** Replaces body[at, end) with `bytes` (a pure insertion when end === at). */
+interface Edit {
+  readonly at: number;
+  readonly end: number;
+  readonly bytes: readonly number[];
+  /** A loop header's fuel charge: its region's cost is known only once the body is read. */
+  readonly loopCost?: number;
 }
 
-interface Insertion {
-  readonly at: number;
-  readonly bytes: () => number[];
+/** The stored value's type of each store instruction, as an index into the temporary locals (i32, i64, f32, f64). */
+function storeTemp(op: number): number {
+  if (op === 0x36 || op === 0x3a || op === 0x3b) return 0;
+  if (op === 0x38) return 2;
+  if (op === 0x39) return 3;
+  return 1;
+}
+
+/** A load or store, rewritten: [save the value;] [fold the offset;] mask; add the base (local temp + 4); [restore the value;] the access. */
+function isolatedAccess(at: number, end: number, op: number, align: number, offset: number, temp: number, isolation: Isolation): Edit {
+  const bytes: number[] = [];
+  const store = op >= 0x36;
+  const local = encodeU32(temp + storeTemp(op));
+  if (store) bytes.push(0x21, ...local);
+  const fold = offset > offsetKeptMax;
+  if (fold) bytes.push(0x41, ...encodeS32(offset | 0), 0x6a);
+  bytes.push(0x41, ...encodeS32(isolation.mask | 0), 0x71, 0x20, ...encodeU32(temp + 4), 0x6a);
+  if (store) bytes.push(0x20, ...local);
+  bytes.push(op, ...encodeU32(align), ...encodeU32(fold ? 0 : offset));
+  return { at, end, bytes };
 }
 
 /** Instruments one function body (locals + expression); `params` is its parameter count. */
-export function instrumentBody(body: Uint8Array, params: number, globals: FuelGlobals): Uint8Array {
+export function instrumentBody(body: Uint8Array, params: number, globals: FuelGlobals, isolation: Isolation): Uint8Array {
   const reader = new ByteReader(body);
   let locals = 0;
   const groups = reader.u32();
@@ -104,24 +129,48 @@ export function instrumentBody(body: Uint8Array, params: number, globals: FuelGl
   }
   if (params + locals > 50_000) throw invalid('a function has more than 50,000 locals');
   const localsEnd = reader.offset;
+  const temp = params + locals;
   const costs = [0];
   const regions = [0];
   const controls: boolean[] = [];
-  const loops: { at: number; cost: number }[] = [];
-  const grows: number[] = [];
+  const edits: Edit[] = [];
+  const replace = (at: number, bytes: number[]): void => void edits.push({ at, end: reader.offset, bytes });
   let ended = false;
   while (!reader.atEnd) {
+    const at = reader.offset;
     const op = reader.u8();
     costs[regions[regions.length - 1]!]!++;
+    if (op >= 0x28 && op <= 0x3e) {
+      const align = reader.u32();
+      if (align >= 64) throw invalid('multi-memory access is not allowed');
+      const offset = reader.u32();
+      edits.push(isolatedAccess(at, reader.offset, op, align, offset, temp, isolation));
+      continue;
+    }
+    if (op === 0x3f || op === 0x40) {
+      if (reader.u8() !== 0) throw invalid('multi-memory is not allowed');
+      replace(at, op === 0x3f ? [0x23, ...encodeU32(isolation.pagesGlobal)] : [0x10, ...encodeU32(isolation.growFunction)]);
+      continue;
+    }
+    if (op === 0x23 || op === 0x24) {
+      replace(at, [op, ...encodeU32(reader.u32() + 1)]); // the imported base is global 0
+      continue;
+    }
+    if (op === 0xfc && (body[reader.offset] === 10 || body[reader.offset] === 11)) {
+      const sub = reader.u32();
+      if (reader.u8() !== 0 || (sub === 10 && reader.u8() !== 0)) throw invalid('multi-memory is not allowed');
+      replace(at, [0x10, ...encodeU32(sub === 10 ? isolation.copyFunction : isolation.fillFunction)]);
+      continue;
+    }
     immediates(reader, op);
     if (op === 0x02 || op === 0x04) controls.push(false);
     else if (op === 0x03) {
       costs.push(0);
-      loops.push({ at: reader.offset, cost: costs.length - 1 });
-      regions.push(costs.length - 1);
+      const cost = costs.length - 1;
+      edits.push({ at: reader.offset, end: reader.offset, bytes: [], loopCost: cost });
+      regions.push(cost);
       controls.push(true);
-    } else if (op === 0x40) grows.push(reader.offset);
-    else if (op === 0x0b) {
+    } else if (op === 0x0b) {
       if (controls.length === 0) {
         ended = true;
         break;
@@ -131,27 +180,20 @@ export function instrumentBody(body: Uint8Array, params: number, globals: FuelGl
   }
   if (!ended || !reader.atEnd) throw invalid('a function body does not end where its size says');
 
-  const temp = params + locals;
-  const insertions: Insertion[] = [
-    ...loops.map((loop) => ({ at: loop.at, bytes: () => charge(costs[loop.cost]!, globals) })),
-    ...grows.map((at) => ({ at, bytes: () => growGuard(temp, globals) })),
-  ].sort((a, b) => a.at - b.at);
-  const out: number[] = [];
-  const copy = (from: number, to: number): void => {
-    for (let index = from; index < to; index++) out.push(body[index]!);
-  };
-  if (grows.length > 0) {
-    out.push(...encodeU32(groups + 1));
-    copy(groupsStart, localsEnd);
-    out.push(1, 0x7f);
-  } else copy(0, localsEnd);
+  const out: number[] = [...encodeU32(groups + 5)];
+  for (let index = groupsStart; index < localsEnd; index++) out.push(body[index]!);
+  out.push(1, 0x7f, 1, 0x7e, 1, 0x7d, 1, 0x7c, 1, 0x7f);
   out.push(...charge(costs[0]!, globals));
+  out.push(0x23, 0x00, 0x21, ...encodeU32(temp + 4)); // the base, read once per call: a local is a register
   let copied = localsEnd;
-  for (const insertion of insertions) {
-    copy(copied, insertion.at);
-    out.push(...insertion.bytes());
-    copied = insertion.at;
+  // Loop charges are insertions at the next instruction's start; they go before that instruction's own edit.
+  edits.sort((a, b) => a.at - b.at || a.end - b.end);
+  for (const edit of edits) {
+    for (let index = copied; index < edit.at; index++) out.push(body[index]!);
+    const bytes = edit.loopCost === undefined ? edit.bytes : charge(costs[edit.loopCost]!, globals);
+    for (const byte of bytes) out.push(byte);
+    copied = edit.end;
   }
-  copy(copied, body.length);
+  for (let index = copied; index < body.length; index++) out.push(body[index]!);
   return Uint8Array.from(out);
 }

@@ -1,30 +1,44 @@
 // The sandbox check at load: a rule module may import only the host ABI (millwright.declare and
 // env.abort), must define one memory with a maximum within the limit, must export `memory` and a
-// `tick` of type () -> (). The accepted module is rewritten before it is compiled: fuel metering
-// and memory guards in every function (rule-instrument.ts), host globals (fuel, status, the
-// header slot's address, the memory size last reported), and `mw_tick(fuel) -> fuel left` /
-// `mw_start(fuel) -> fuel left` wrappers, so one call runs a tick with its budget.
-// `mw_step(fuel, tick)` is the gateway's per-tick entry: it also stores the tick into the header
-// and reads and clears the header's events word, so the host touches a rule's memory only for
-// changed inputs and what the rule produced (it returns the fuel left, or -1 - fuel left when
-// there were events or the memory grew). The start section is removed and run through mw_start
-// instead: instantiation executes no rule code, and a start function that loops runs out of fuel
-// like any tick.
+// `tick` of type () -> (). The accepted module is rewritten before it is compiled: its memory
+// becomes the gateway's shared rule memory (an import, with the region's base as an imported
+// global), every access confined to the rule's own region (rule-instrument.ts,
+// common/rule-arena.ts, ADR 0010); its data segments are taken out, for the host to lay into the
+// region at instantiation; fuel metering goes into every function; host globals (fuel, status, the header
+// slot's address, the rule's page count) and helpers (memory.grow, memory.copy, memory.fill on
+// the region) are added, and `mw_tick(fuel) -> fuel left` / `mw_start(fuel) -> fuel left`
+// wrappers, so one call runs a tick with its budget. `mw_step(fuel, tick)` is the gateway's
+// per-tick entry: it also stores the tick into the header and reads and clears the header's
+// events word, so the host touches a rule's memory only for changed inputs and what the rule
+// produced (it returns the fuel left, or -1 - fuel left when there were events). The start
+// section is removed and run through mw_start instead: instantiation executes no rule code, and a
+// start function that loops runs out of fuel like any tick.
 import { MillwrightError } from './errors.ts';
-import { declareImport, hostExports, importModule, ruleLimitDefaults, slotLayout } from './rule-abi.ts';
+import { baseImport, declareImport, hostExports, importModule, memoryImport, ruleLimitDefaults, slotLayout, trapStatus } from './rule-abi.ts';
 import { ruleErrors } from './rule-errors.ts';
-import { instrumentBody, type FuelGlobals } from './rule-instrument.ts';
-import { ByteReader, concatBytes, encodeName, encodeSection, encodeU32, invalid, parseModule, type FunctionType, type ParsedModule } from './rule-wasm.ts';
+import { pageBytes, regionBytes } from './rule-arena.ts';
+import { instrumentBody, type FuelGlobals, type Isolation } from './rule-instrument.ts';
+import { ByteReader, concatBytes, encodeName, encodeS32, encodeSection, encodeU32, invalid, parseModule, type FunctionType, type ParsedModule } from './rule-wasm.ts';
+import { webAssembly } from './rule-webassembly.ts';
 
 export interface SandboxLimits {
   readonly memoryPagesMax: number;
   readonly moduleBytesMax: number;
 }
 
-export interface PreparedModule {
-  /** The instrumented module, ready for `new WebAssembly.Module`. */
+/** A data segment, laid into the rule's region by the host before the start function runs. */
+export interface DataSegment {
+  readonly offset: number;
   readonly bytes: Uint8Array;
+}
+
+export interface PreparedModule {
+  /** The instrumented module, ready for `new WebAssembly.Module`; it imports the arena memory and its region's base. */
+  readonly bytes: Uint8Array;
+  readonly segments: readonly DataSegment[];
   readonly memoryPagesMax: number;
+  /** The region it needs (the memory maximum rounded up to a power of two), in bytes. */
+  readonly regionBytes: number;
   readonly hasStart: boolean;
 }
 
@@ -66,7 +80,7 @@ function check(module: ParsedModule, limits: SandboxLimits): number {
   return tick.index;
 }
 
-function instrumentCode(module: ParsedModule, content: ByteReader, globals: FuelGlobals): number[] {
+function instrumentCode(module: ParsedModule, content: ByteReader, globals: FuelGlobals, isolation: Isolation): number[] {
   const count = content.u32();
   if (count !== module.functionTypes.length) throw invalid('function and code sections disagree');
   const out: number[] = [];
@@ -76,7 +90,7 @@ function instrumentCode(module: ParsedModule, content: ByteReader, globals: Fuel
     content.skip(size);
     const params = module.types[module.functionTypes[index]!]?.params.length;
     if (params === undefined) throw invalid(`function ${index} has an unknown type`);
-    const instrumented = instrumentBody(body, params, globals);
+    const instrumented = instrumentBody(body, params, globals, isolation);
     out.push(...encodeU32(instrumented.length));
     for (const byte of instrumented) out.push(byte);
   }
@@ -84,8 +98,9 @@ function instrumentCode(module: ParsedModule, content: ByteReader, globals: Fuel
 }
 
 interface HostGlobals extends FuelGlobals {
+  /** The header slot's address in the arena (set by the host once the rule declared it). */
   readonly header: number;
-  /** The memory size in pages when mw_step last reported; a change is reported like an event. */
+  /** The rule's memory size in pages, as memory.size reports it. */
   readonly pages: number;
 }
 
@@ -99,19 +114,74 @@ function stepWrapper(target: number, globals: HostGlobals): number[] {
   const fuel = encodeU32(globals.fuel);
   const header = encodeU32(globals.header);
   const { tick, events } = slotLayout.header;
-  const pages = encodeU32(globals.pages);
   // (param $fuel i32) (param $tick f64) (result i32): fuel = $fuel; status = 0; header.tick = $tick;
-  // call target; if (header.events | memory.size != pages) { header.events = 0; pages = memory.size;
-  // return -1 - fuel } return fuel. A grown memory is reported so the host renews its views.
+  // call target; if (header.events) { header.events = 0; return -1 - fuel } return fuel.
   const body = [
     0x00, 0x20, 0x00, 0x24, ...fuel, 0x41, 0x00, 0x24, ...encodeU32(globals.status),
     0x23, ...header, 0x20, 0x01, 0x39, 0x03, ...encodeU32(tick),
     0x10, ...encodeU32(target),
-    0x23, ...header, 0x28, 0x02, ...encodeU32(events), 0x3f, 0x00, 0x23, ...pages, 0x47, 0x72,
-    0x04, i32, 0x23, ...header, 0x41, 0x00, 0x36, 0x02, ...encodeU32(events), 0x3f, 0x00, 0x24, ...pages, 0x41, 0x7f, 0x23, ...fuel, 0x6b,
+    0x23, ...header, 0x28, 0x02, ...encodeU32(events),
+    0x04, i32, 0x23, ...header, 0x41, 0x00, 0x36, 0x02, ...encodeU32(events), 0x41, 0x7f, 0x23, ...fuel, 0x6b,
     0x05, 0x23, ...fuel, 0x0b, 0x0b,
   ];
   return [...encodeU32(body.length), ...body];
+}
+
+/** memory.grow on the rule's own page count: -1 (and the status mark) beyond its maximum. */
+function growHelper(globals: HostGlobals, pagesMax: number): number[] {
+  const pages = encodeU32(globals.pages);
+  // (param $d i32) (result i32): if ($d >u max - pages) { status = growFailed; return -1 } old = pages; pages += $d; old
+  const body = [0x00, 0x20, 0x00, 0x41, ...encodeS32(pagesMax), 0x23, ...pages, 0x6b, 0x4b, 0x04, 0x40, 0x41, trapStatus.memoryGrowFailed, 0x24, ...encodeU32(globals.status), 0x41, 0x7f, 0x0f, 0x0b, 0x23, ...pages, 0x23, ...pages, 0x20, 0x00, 0x6a, 0x24, ...pages, 0x0b];
+  return [...encodeU32(body.length), ...body];
+}
+
+/** memory.copy / memory.fill inside the region: the addresses masked, a length that leaves the region traps. */
+function bulkHelper(copy: boolean, bytes: number): number[] {
+  const size = encodeS32(bytes | 0);
+  const mask = encodeS32((bytes - 1) | 0);
+  const trapAbove = [0x41, ...size, 0x4b, 0x04, 0x40, 0x00, 0x0b];
+  const confine = (local: number): number[] => [0x20, local, 0x41, ...mask, 0x71, 0x22, local, 0x20, 0x02, 0x6a, ...trapAbove];
+  const base = [0x23, 0x00, 0x6a];
+  // (param $d i32) (param $source_or_value i32) (param $n i32): n, d (and the source) checked, then the operation at base + address
+  const body = [
+    0x00, 0x20, 0x02, ...trapAbove, ...confine(0),
+    ...(copy ? [...confine(1), 0x20, 0x00, ...base, 0x20, 0x01, ...base, 0x20, 0x02, 0xfc, 10, 0x00, 0x00] : [0x20, 0x00, ...base, 0x20, 0x01, 0x20, 0x02, 0xfc, 11, 0x00]),
+    0x0b,
+  ];
+  return [...encodeU32(body.length), ...body];
+}
+
+function readS32(reader: ByteReader): number {
+  let result = 0;
+  let shift = 0;
+  let byte: number;
+  do {
+    byte = reader.u8();
+    result |= (byte & 0x7f) << shift;
+    shift += 7;
+  } while ((byte & 0x80) !== 0 && shift < 35);
+  if ((byte & 0x80) !== 0) throw invalid('a constant is too long');
+  if (shift < 32 && (byte & 0x40) !== 0) result |= -1 << shift;
+  return result | 0;
+}
+
+/** The data segments (active, memory 0, constant offsets, inside the initial memory), for the host to lay into the region. */
+function dataSegments(content: Uint8Array | undefined, initialBytes: number): DataSegment[] {
+  if (content === undefined) return [];
+  const reader = new ByteReader(content);
+  const segments: DataSegment[] = [];
+  for (let count = reader.u32(), index = 0; index < count; index++) {
+    const flags = reader.u32();
+    if (flags !== 0) throw invalid(`data segment ${index} is passive or names a memory (flags ${flags}); rules have active segments only`);
+    const offset = reader.u8() === 0x41 ? readS32(reader) >>> 0 : -1;
+    if (offset === -1 || reader.u8() !== 0x0b) throw invalid(`data segment ${index} has an offset that is not a constant`);
+    const length = reader.u32();
+    if (offset + length > initialBytes) throw invalid(`data segment ${index} (${length} bytes at ${offset}) lies outside the initial memory`);
+    segments.push({ offset, bytes: content.slice(reader.offset, reader.offset + length) });
+    reader.skip(length);
+  }
+  if (!reader.atEnd) throw invalid('the data section has stray bytes');
+  return segments;
 }
 
 /** Section order; a missing global section is inserted before the first section ranked after it. */
@@ -126,51 +196,66 @@ function vecWith(original: Uint8Array | undefined, extra: readonly (readonly num
   return out;
 }
 
-/** Checks a rule module against the sandbox and returns it instrumented. Throws RULE_* errors. */
+/** Checks a rule module against the sandbox and returns it instrumented, for a region at base 0. Throws RULE_* errors. */
 export function prepareRuleModule(bytes: Uint8Array, limits: SandboxLimits = { memoryPagesMax: ruleLimitDefaults.memoryPagesMax, moduleBytesMax: ruleLimitDefaults.moduleBytesMax }): PreparedModule {
   if (bytes.length > limits.moduleBytesMax) throw new MillwrightError(ruleErrors.moduleTooLarge, `the module is ${bytes.length} bytes, above the limit of ${limits.moduleBytesMax}`);
   const module = parseModule(bytes);
   const tick = check(module, limits);
-  const firstGlobal = module.importedGlobals + module.globals;
+  // The original must be valid on its own: the rewrite adds globals and functions its code must not be able to name.
+  if (!webAssembly.validate(bytes)) throw invalid('WebAssembly validation failed');
+  const memory = module.memories[0]!;
+  const pagesMax = memory.max!;
+  if (memory.min > pagesMax) throw new MillwrightError(ruleErrors.memoryRefused, `the module memory starts at ${memory.min} pages, above its maximum of ${pagesMax}`);
+  const region = regionBytes(pagesMax);
+  // global 0 is the imported base: the module's own globals move up by one, the host's follow them
+  const firstGlobal = 1 + module.globals;
   const globals: HostGlobals = { fuel: firstGlobal, status: firstGlobal + 1, header: firstGlobal + 2, pages: firstGlobal + 3 };
   const wrapperType = module.types.length;
   const stepType = wrapperType + 1;
+  const bulkType = wrapperType + 2;
   const functionCount = module.importedFunctions + module.functionTypes.length;
-  const wrappers: { name: string; type: number; body: number[] }[] = [{ name: hostExports.tick, type: wrapperType, body: wrapper(tick, globals) }];
-  if (module.start !== undefined) wrappers.push({ name: hostExports.start, type: wrapperType, body: wrapper(module.start, globals) });
-  wrappers.push({ name: hostExports.step, type: stepType, body: stepWrapper(tick, globals) });
+  const isolation: Isolation = { mask: region - 1, pagesGlobal: globals.pages, growFunction: functionCount, copyFunction: functionCount + 1, fillFunction: functionCount + 2 };
+  const wrappers: { name: string; type: number; target: number; step: boolean }[] = [{ name: hostExports.tick, type: wrapperType, target: tick, step: false }];
+  if (module.start !== undefined) wrappers.push({ name: hostExports.start, type: wrapperType, target: module.start, step: false });
+  wrappers.push({ name: hostExports.step, type: stepType, target: tick, step: true });
   const content = (id: number): Uint8Array | undefined => {
     const section = module.sections.find((entry) => entry.id === id);
     return section === undefined ? undefined : bytes.subarray(section.start, section.end);
   };
-  const replaced: Record<number, number[]> = {
-    1: vecWith(content(1), [[0x60, 1, i32, 1, i32], [0x60, 2, i32, f64, 1, i32]]),
-    3: vecWith(content(3), wrappers.map((entry) => encodeU32(entry.type))),
-    6: vecWith(content(6), [[i32, 1, 0x41, 0x00, 0x0b], [i32, 1, 0x41, 0x00, 0x0b], [i32, 1, 0x41, 0x00, 0x0b], [i32, 1, 0x41, 0x00, 0x0b]]),
-    7: vecWith(content(7), [
-      ...wrappers.map((entry, index) => [...encodeName(entry.name), 0x00, ...encodeU32(functionCount + index)]),
-      [...encodeName(hostExports.status), 0x03, ...encodeU32(globals.status)],
-      [...encodeName(hostExports.header), 0x03, ...encodeU32(globals.header)],
-    ]),
-  };
+  const exports = module.exports.filter((entry) => entry.kind !== 2).map((entry) => [...encodeName(entry.name), entry.kind, ...encodeU32(entry.kind === 3 ? entry.index + 1 : entry.index)]);
   const code = content(10);
   if (code === undefined) throw invalid('the module has no code section');
-  const codeReader = new ByteReader(code);
-  const bodies = instrumentCode(module, codeReader, globals);
-  const bodyCount = module.functionTypes.length + wrappers.length;
-  replaced[10] = [...encodeU32(bodyCount), ...bodies, ...wrappers.flatMap((entry) => entry.body)];
+  const functions = module.functionTypes.length + 3 + wrappers.length;
+  const replaced: Record<number, number[]> = {
+    1: vecWith(content(1), [[0x60, 1, i32, 1, i32], [0x60, 2, i32, f64, 1, i32], [0x60, 3, i32, i32, i32, 0]]),
+    2: vecWith(content(2), [[...encodeName(importModule), ...encodeName(memoryImport), 0x02, 0x00, 0x00], [...encodeName(importModule), ...encodeName(baseImport), 0x03, i32, 0x00]]),
+    3: vecWith(content(3), [[...encodeU32(wrapperType)], [...encodeU32(bulkType)], [...encodeU32(bulkType)], ...wrappers.map((entry) => encodeU32(entry.type))]),
+    6: vecWith(content(6), [[i32, 1, 0x41, 0x00, 0x0b], [i32, 1, 0x41, 0x00, 0x0b], [i32, 1, 0x41, 0x00, 0x0b], [i32, 1, 0x41, ...encodeS32(memory.min), 0x0b]]),
+    7: [
+      ...encodeU32(exports.length + wrappers.length + 2),
+      ...exports.flat(),
+      ...wrappers.flatMap((entry, index) => [...encodeName(entry.name), 0x00, ...encodeU32(functionCount + 3 + index)]),
+      ...encodeName(hostExports.status), 0x03, ...encodeU32(globals.status),
+      ...encodeName(hostExports.header), 0x03, ...encodeU32(globals.header),
+    ],
+    10: [
+      ...encodeU32(functions),
+      ...instrumentCode(module, new ByteReader(code), globals, isolation),
+      ...growHelper(globals, pagesMax),
+      ...bulkHelper(true, region),
+      ...bulkHelper(false, region),
+      ...wrappers.flatMap((entry) => (entry.step ? stepWrapper(entry.target, globals) : wrapper(entry.target, globals))),
+    ],
+  };
+  const segments = dataSegments(content(11), memory.min * pageBytes);
 
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
-  let globalsWritten = content(6) !== undefined;
-  for (const section of module.sections) {
-    if (!globalsWritten && section.id !== 0 && rank[section.id]! > rank[6]!) {
-      parts.push(encodeSection(6, replaced[6]!));
-      globalsWritten = true;
-    }
-    if (section.id === 8) continue;
-    const replacement = replaced[section.id];
-    parts.push(encodeSection(section.id, replacement ?? bytes.subarray(section.start, section.end)));
+  const present = new Set(module.sections.map((section) => section.id));
+  const order = [...new Set([...present, 2, 6])].filter((id) => id !== 0).sort((a, b) => rank[a]! - rank[b]!);
+  for (const id of order) {
+    // the memory is the arena's; the start function runs through mw_start; the host lays the data
+    if (id === 5 || id === 8 || id === 11 || id === 12) continue;
+    parts.push(encodeSection(id, replaced[id] ?? content(id)!));
   }
-  if (!globalsWritten) parts.push(encodeSection(6, replaced[6]!));
-  return { bytes: concatBytes(parts), memoryPagesMax: module.memories[0]!.max!, hasStart: module.start !== undefined };
+  return { bytes: concatBytes(parts), segments, memoryPagesMax: pagesMax, regionBytes: region, hasStart: module.start !== undefined };
 }

@@ -12,6 +12,7 @@ import { slotLayout } from './rule-abi.ts';
 import { sameDeclarations, type RuleDeclarations } from './rule-declarations.ts';
 import { ruleErrors, ruleFaultCodes, type RuleFaultCode } from './rule-errors.ts';
 import { FaultWindow, type QuarantinePolicy } from './rule-faults.ts';
+import { RuleArena, type RuleRegion } from './rule-arena.ts';
 import { RuleInstance, type CompiledRule } from './rule-instance.ts';
 
 export interface RuleSink {
@@ -33,6 +34,8 @@ export interface SupervisorOptions {
   readonly params?: Readonly<Record<string, number>>;
   /** The manifest's declarations: the module must declare exactly these, or it is refused. */
   readonly expected?: RuleDeclarations;
+  /** The region of the gateway's rule memory the rule runs in (cleared for each restart); default: a memory of its own. */
+  readonly region?: RuleRegion;
 }
 
 /** Offsets of one instance's slots as indices into its f64 / u8 / u32 views. */
@@ -65,6 +68,7 @@ export class RuleSupervisor {
   readonly #params: Float64Array;
   readonly #alarmsActive: Uint8Array;
   readonly #safe: Float64Array;
+  readonly region: RuleRegion;
   #io: InstanceIo | undefined;
   #quarantined = false;
 
@@ -72,7 +76,8 @@ export class RuleSupervisor {
     this.name = options.name;
     this.#options = options;
     this.#window = new FaultWindow(options.quarantine);
-    const instance = new RuleInstance(options.compiled, options.tickMs, options.startFuel);
+    this.region = options.region ?? RuleArena.single(options.compiled.memoryPagesMax);
+    const instance = new RuleInstance(options.compiled, options.tickMs, options.startFuel, this.region);
     const declared = instance.declarations;
     if (options.expected !== undefined && !sameDeclarations(declared, options.expected)) {
       throw new MillwrightError(ruleErrors.manifestMismatch, `rule ${options.name}: the module's declarations differ from its manifest`, { declared, manifest: options.expected });
@@ -167,7 +172,8 @@ export class RuleSupervisor {
     const io = this.#io;
     if (io !== undefined) return io.instance;
     try {
-      this.#io = this.#attach(new RuleInstance(this.#options.compiled, this.#options.tickMs, this.#options.startFuel));
+      this.region.arena.clear(this.region); // a restart starts from a fresh memory, as the first start did
+      this.#io = this.#attach(new RuleInstance(this.#options.compiled, this.#options.tickMs, this.#options.startFuel, this.region));
       this.stats.restarts++;
       return this.#io.instance;
     } catch (error) {
@@ -188,9 +194,7 @@ export class RuleSupervisor {
   #emit(result: number, sink: RuleSink): void {
     const io = this.#io;
     if (io === undefined || result >= 0) return;
-    const instance = io.instance;
-    instance.checkViews();
-    const { f64, u8 } = instance;
+    const { f64, u8 } = io.instance;
     for (let index = 0; index < io.outputDirty.length; index++) {
       if (u8[io.outputDirty[index]!] === 0) continue;
       u8[io.outputDirty[index]!] = 0;

@@ -8,6 +8,8 @@ export interface WasmModule {
 
 export interface WasmMemory {
   readonly buffer: ArrayBuffer;
+  /** Grows by `pages` of 64 KiB (detaching the old buffer); returns the old size in pages. */
+  grow(pages: number): number;
 }
 
 export interface WasmGlobal {
@@ -25,6 +27,7 @@ export interface WasmInstance {
 interface WasmApi {
   readonly Module: new (bytes: Uint8Array) => WasmModule;
   readonly Instance: new (module: WasmModule, imports: Readonly<Record<string, Readonly<Record<string, unknown>>>>) => WasmInstance;
+  readonly Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemory;
   readonly RuntimeError: new (message?: string) => Error;
   validate(bytes: Uint8Array): boolean;
 }

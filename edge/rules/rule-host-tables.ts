@@ -1,10 +1,11 @@
 // The rule host's per-tick data, flat: one entry per input, output, point and alarm of all hosted
 // rules in typed arrays, with each rule's entries in one range. A tick touches these few arrays
-// and the rules' memories, not a dozen small objects per rule (which cost a cache miss each: see
+// and the rules' shared memory (the arena), not a dozen small objects per rule (which cost a cache miss each: see
 // docs/performance.md, "Rules"). Inputs are grouped by the tag they read, so copying a tick's
 // changes is one pass over the watched tags; the host's own copy of every input and alarm state
 // is replayed into a rule's instance when it (re)starts.
 import { slotLayout, severityCodes } from '../../common/rule-abi.ts';
+import type { RuleArena } from '../../common/rule-arena.ts';
 import type { RuleInstance } from '../../common/rule-instance.ts';
 import type { StepContext } from '../scan/step.ts';
 import type { RuleBinding } from './rule-plan.ts';
@@ -21,7 +22,7 @@ export class HostTables {
   readonly inputStart: Int32Array;
   readonly inputRule: Int32Array;
   readonly inputTag: Int32Array;
-  /** f64 index of the value (the changed tick follows it) and byte index of the quality in the rule's memory. */
+  /** f64 index of the value (the changed tick follows it) and byte index of the quality in the arena. */
   readonly inputValueAt: Int32Array;
   readonly inputQualityAt: Int32Array;
   readonly mirrorValue: Float64Array;
@@ -49,8 +50,15 @@ export class HostTables {
   readonly alarmActiveAt: Int32Array;
   /** The alarm states the host has reported (1 active), replayed into a restarted instance. */
   readonly alarmActive: Uint8Array;
+  /** 1 for a rule whose instance is up (its region takes inputs), 0 while it is down. */
+  readonly running: Uint8Array;
+  /** Maps a tag to its watched entry (-1: no rule reads it), sized to the scan's tag table. */
+  #watchIndex = new Int32Array(0);
+  readonly #arena: RuleArena;
 
-  constructor(bindings: readonly RuleBinding[]) {
+  constructor(bindings: readonly RuleBinding[], arena: RuleArena) {
+    this.#arena = arena;
+    this.running = new Uint8Array(bindings.length);
     this.inputStart = ranges(bindings, (binding) => binding.inputTags.length);
     this.outputStart = ranges(bindings, (binding) => binding.outputTags.length);
     this.pointStart = ranges(bindings, (binding) => binding.pointTags.length);
@@ -88,10 +96,12 @@ export class HostTables {
     });
   }
 
-  /** Locates rule `rule`'s slots in a new instance and replays the host's inputs and alarm states into it. */
+  /** Locates rule `rule`'s slots in a new instance, replays the host's inputs and alarm states into it, and marks it running. */
   locate(rule: number, instance: RuleInstance): void {
+    this.running[rule] = 1;
     const { input, output, point, alarm } = slotLayout;
-    const { slots, f64, u8 } = instance;
+    const { slots } = instance;
+    const { f64, u8 } = this.#arena;
     for (let at = this.inputStart[rule]!, own = 0; at < this.inputStart[rule + 1]!; at++, own++) {
       const slot = slots.inputs[own]!;
       this.inputValueAt[at] = (slot + input.value) / 8;
@@ -116,23 +126,63 @@ export class HostTables {
     }
   }
 
-  /** Input `input` has a new sample: into the host's copy, and into the rule's memory unless it is down. */
-  write(input: number, instance: RuleInstance | undefined, value: number, quality: number, tick: number): void {
+  /**
+   * The tick's changed tags, from the scan's list: each sample into the host's copy and into the
+   * regions of the rules that read it and are running. One loop over typed arrays, with no call
+   * per sample (a double passed to a call that is not inlined is boxed: an allocation each).
+   */
+  copyChanged(context: StepContext): void {
+    const { changedTags, changedCount, values, qualities, tick } = context;
+    if (this.#watchIndex.length !== values.length) this.#watch(values.length);
+    const watchIndex = this.#watchIndex;
+    const { readerStart, readers, inputRule, running, mirrorValue, mirrorTick, mirrorQuality, inputValueAt, inputQualityAt } = this;
+    const { f64, u8 } = this.#arena;
+    for (let at = 0; at < changedCount; at++) {
+      const tag = changedTags[at]!;
+      const watched = watchIndex[tag]!;
+      if (watched < 0) continue;
+      const raw = values[tag]!;
+      const value = raw !== raw ? NaN : raw;
+      const quality = qualities[tag]!;
+      for (let reader = readerStart[watched]!; reader < readerStart[watched + 1]!; reader++) {
+        const input = readers[reader]!;
+        mirrorValue[input] = value;
+        mirrorTick[input] = tick;
+        mirrorQuality[input] = quality;
+        if (running[inputRule[input]!] === 0) continue;
+        const valueAt = inputValueAt[input]!;
+        f64[valueAt] = value;
+        f64[valueAt + 1] = tick;
+        u8[inputQualityAt[input]!] = quality;
+      }
+    }
+  }
+
+  /** Indexes the watched tags by tag (once: the scan's tag table keeps its size). */
+  #watch(tagCount: number): void {
+    this.#watchIndex = new Int32Array(tagCount).fill(-1);
+    this.watched.forEach((tag, index) => {
+      if (tag < tagCount) this.#watchIndex[tag] = index;
+    });
+  }
+
+  /** Input `input` has a new sample: into the host's copy, and into the rule's region unless the rule is down. */
+  write(input: number, value: number, quality: number, tick: number): void {
     this.mirrorValue[input] = value;
     this.mirrorTick[input] = tick;
     this.mirrorQuality[input] = quality;
-    if (instance === undefined) return;
+    if (this.running[this.inputRule[input]!] === 0) return;
     const valueAt = this.inputValueAt[input]!;
-    const f64 = instance.f64;
+    const arena = this.#arena;
+    const f64 = arena.f64;
     f64[valueAt] = value;
     f64[valueAt + 1] = tick;
-    instance.u8[this.inputQualityAt[input]!] = quality;
+    arena.u8[this.inputQualityAt[input]!] = quality;
   }
 
   /** After a tick in which rule `rule` reported events: its writes, points and alarm transitions, NaN canonicalised. */
-  emit(rule: number, instance: RuleInstance, context: StepContext): void {
-    instance.checkViews();
-    const { f64, u8 } = instance;
+  emit(rule: number, context: StepContext): void {
+    const { f64, u8 } = this.#arena;
     for (let at = this.outputStart[rule]!; at < this.outputStart[rule + 1]!; at++) {
       if (u8[this.outputDirtyAt[at]!] === 0) continue;
       u8[this.outputDirtyAt[at]!] = 0;

@@ -155,10 +155,13 @@ describe('binding rules to the gateway tag map', () => {
     const second = planRules([await loaded('counter', counter)], planContext());
     const swapped = new RuleHost(second.plan, { previous: old });
     expect(swapped.carried).toEqual(['counter']);
+    expect(swapped.arena).toBe(old.arena); // one rule memory: the carried rule keeps its region
+    const usedBefore = old.arena.usedPages;
     const retired: string[] = [];
     const printer = new OutputPrinter(header, (line) => retired.push(line));
     old.retire(printer, 0, 1005);
     expect(retired).toEqual(['tick 0 alarm alarming/high clear NaN severity=3', 'tick 0 point line1/_alarms/alarming/high false good 1005']);
+    expect(old.arena.usedPages).toBeLessThan(usedBefore); // the removed rule's region is given back
     old.retire(printer, 0, 1005);
     expect(retired).toHaveLength(2); // once only
   });

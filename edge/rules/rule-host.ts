@@ -1,5 +1,7 @@
 // The gateway's rule host: runs every compiled rule of a plan inside the scan's step, as a
-// StepProgram. Per tick it copies each rule's changed inputs into the rule's memory, runs every
+// StepProgram. Every rule runs in its own region of one shared rule memory (common/rule-arena.ts,
+// ADR 0010), which a replacing host inherits, so a rule carried across a swap keeps its instance.
+// Per tick it copies each rule's changed inputs into the rule's region, runs every
 // rule on its own fuel budget in one call through the batch module (common/rule-batch.ts), and
 // then, in rule order, turns what each rule produced into scan outputs: writes, points, alarm
 // transitions (with their state points). A rule that faults unwinds the batch call; the host
@@ -7,6 +9,7 @@
 // tick, and the faulted rule's safe values are written in the same tick and reported through
 // onFault. Allocation-free per tick except on a fault.
 import { ruleLimitDefaults, severityCodes } from '../../common/rule-abi.ts';
+import { RuleArena, type RuleRegion } from '../../common/rule-arena.ts';
 import { RuleBatch } from '../../common/rule-batch.ts';
 import { compileRule, type CompiledRule, type RuleInstance } from '../../common/rule-instance.ts';
 import { checkModuleHash, manifestDeclarations } from '../../common/rule-manifest.ts';
@@ -122,6 +125,8 @@ function sameRule(a: RuleBinding, b: RuleBinding): boolean {
 }
 
 export class RuleHost implements StepProgram {
+  /** The rules' shared memory: this host's own, or the one of the host it replaced. */
+  readonly arena: RuleArena;
   readonly #rules: HostedRule[];
   readonly #plan: Omit<RulePlan, 'rules'>;
   /** Names of the rules taken over running from the previous host, in plan order. */
@@ -134,11 +139,6 @@ export class RuleHost implements StepProgram {
   /** Rules that faulted in this step, ascending. */
   readonly #faulted: number[] = [];
   #synced = false;
-  #changedSource: Uint8Array | undefined;
-  #changedWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
-  #watchIndex = new Int32Array(0);
-  #watchedFirst = 0;
-  #watchedLast = -1;
 
   /** Compiles and starts every rule; throws RULE_* errors for a module or manifest that is not acceptable. */
   constructor(plan: RulePlan, options: RuleHostOptions = {}) {
@@ -149,41 +149,52 @@ export class RuleHost implements StepProgram {
     const carried: string[] = [];
     // Taken from the previous host only once every new rule has started: a swap that fails leaves it intact.
     const taken: HostedRule[] = [];
-    this.#rules = plan.rules.map((binding) => {
-      const { manifest } = binding;
-      const severities = Int32Array.from(manifest.alarms, (alarm) => severityCodes[alarm.severity]);
-      const previous = options.previous;
-      const kept = previous === undefined ? undefined : previous.#runningSame(binding, settings);
-      if (kept !== undefined) {
-        carried.push(binding.name);
-        taken.push(kept);
-        return { binding, supervisor: kept.supervisor, emitter: new RuleEmitter(this.#holder, binding, severities, options.onFault), instance: undefined, error: undefined, movedOut: false };
-      }
-      let compiled = modules.get(manifest.module.sha256);
-      if (compiled === undefined) {
-        checkModuleHash(manifest, binding.wasm);
-        compiled = compileRule(binding.wasm, { memoryPagesMax: plan.memoryPagesMax, moduleBytesMax: ruleLimitDefaults.moduleBytesMax });
-        modules.set(manifest.module.sha256, compiled);
-      }
-      const supervisor = new RuleSupervisor({
-        name: binding.name,
-        compiled,
-        tickMs: plan.tickMs,
-        fuelPerTick: manifest.limits.fuelPerTick,
-        startFuel: plan.startFuel,
-        quarantine: plan.quarantine,
-        params: binding.params,
-        expected: manifestDeclarations(manifest),
+    const arena = options.previous?.arena ?? new RuleArena();
+    this.arena = arena;
+    const regions: RuleRegion[] = [];
+    try {
+      this.#rules = plan.rules.map((binding) => {
+        const { manifest } = binding;
+        const severities = Int32Array.from(manifest.alarms, (alarm) => severityCodes[alarm.severity]);
+        const previous = options.previous;
+        const kept = previous === undefined ? undefined : previous.#runningSame(binding, settings);
+        if (kept !== undefined) {
+          carried.push(binding.name);
+          taken.push(kept);
+          return { binding, supervisor: kept.supervisor, emitter: new RuleEmitter(this.#holder, binding, severities, options.onFault), instance: undefined, error: undefined, movedOut: false };
+        }
+        let compiled = modules.get(manifest.module.sha256);
+        if (compiled === undefined) {
+          checkModuleHash(manifest, binding.wasm);
+          compiled = compileRule(binding.wasm, { memoryPagesMax: plan.memoryPagesMax, moduleBytesMax: ruleLimitDefaults.moduleBytesMax });
+          modules.set(manifest.module.sha256, compiled);
+        }
+        const region = arena.allocate(compiled.memoryPagesMax);
+        regions.push(region);
+        const supervisor = new RuleSupervisor({
+          name: binding.name,
+          compiled,
+          tickMs: plan.tickMs,
+          fuelPerTick: manifest.limits.fuelPerTick,
+          startFuel: plan.startFuel,
+          quarantine: plan.quarantine,
+          params: binding.params,
+          expected: manifestDeclarations(manifest),
+          region,
+        });
+        const emitter = new RuleEmitter(this.#holder, binding, severities, options.onFault);
+        return { binding, supervisor, emitter, instance: undefined, error: undefined, movedOut: false };
       });
-      const emitter = new RuleEmitter(this.#holder, binding, severities, options.onFault);
-      return { binding, supervisor, emitter, instance: undefined, error: undefined, movedOut: false };
-    });
+    } catch (error) {
+      for (const region of regions) arena.release(region);
+      throw error;
+    }
     for (const rule of taken) {
       rule.instance = undefined;
       rule.movedOut = true;
     }
     this.carried = carried;
-    this.#tables = new HostTables(plan.rules);
+    this.#tables = new HostTables(plan.rules, arena);
     this.#batch = this.#rules.length === 0 ? undefined : new RuleBatch(this.#rules.length);
     this.#rules.forEach((rule, index) => this.#bind(index, rule.supervisor.instance!));
   }
@@ -195,7 +206,7 @@ export class RuleHost implements StepProgram {
     const { tick } = context;
     const rules = this.#rules;
     // 1. copy what changed (everything on the first step), restart rules that faulted
-    if (this.#synced) this.#copyChanged(context);
+    if (this.#synced) this.#tables.copyChanged(context);
     else {
       this.#copyAll(context);
       this.#synced = true;
@@ -212,6 +223,7 @@ export class RuleHost implements StepProgram {
         const rule = rules[index]!;
         rule.error = error;
         rule.instance = undefined;
+        this.#tables.running[index] = 0;
         batch.setBudget(index, 0);
         this.#downCount++;
         this.#faulted.push(index);
@@ -226,7 +238,7 @@ export class RuleHost implements StepProgram {
     for (let at = 0; at < events; at++) {
       const index = batch.eventRule(at);
       while (nextFault < faulted.length && faulted[nextFault]! < index) this.#emitFault(faulted[nextFault++]!, tick);
-      tables.emit(index, rules[index]!.instance!, context);
+      tables.emit(index, context);
     }
     while (nextFault < faulted.length) this.#emitFault(faulted[nextFault++]!, tick);
     faulted.length = 0;
@@ -235,13 +247,16 @@ export class RuleHost implements StepProgram {
   /**
    * At a swap, after the replacing host was built: clears every alarm this host reported active
    * for a rule the new host did not take over running (removed, changed, or down), with its state
-   * point, so no alarm stays raised at the hub for a rule that no longer runs as it was. Called
-   * between ticks, with the last tick's number and clock, by the scan worker and by replay alike.
+   * point, so no alarm stays raised at the hub for a rule that no longer runs as it was, and gives
+   * those rules' regions back to the arena. Called between ticks, with the last tick's number and
+   * clock, by the scan worker and by replay alike; this host does not step again.
    */
   retire(outputs: RetireOutputs, tick: number, nowMs: number): void {
     const tables = this.#tables;
     this.#rules.forEach((rule, index) => {
       if (rule.movedOut) return;
+      rule.instance = undefined;
+      this.arena.release(rule.supervisor.region);
       for (let at = tables.alarmStart[index]!; at < tables.alarmStart[index + 1]!; at++) {
         if (tables.alarmActive[at] !== 1) continue;
         tables.alarmActive[at] = 0;
@@ -288,58 +303,14 @@ export class RuleHost implements StepProgram {
     this.#batch!.setBudget(index, rule.supervisor.fuelPerTick);
   }
 
-  /**
-   * Copies the inputs whose tags changed. The changed flags are read four at a time (most words are
-   * all zero when a tenth of the tags change per tick); watchIndex maps a tag to its watched entry.
-   */
-  #copyChanged(context: StepContext): void {
-    const { changed } = context;
-    if (this.#changedSource !== changed) this.#watch(changed);
-    const words = this.#changedWords;
-    const watchIndex = this.#watchIndex;
-    const wordsEnd = Math.min(words.length, (this.#watchedLast >> 2) + 1);
-    for (let word = this.#watchedFirst >> 2; word < wordsEnd; word++) {
-      if (words[word] === 0) continue;
-      for (let tag = word << 2; tag < (word << 2) + 4; tag++) if (changed[tag] === 1 && watchIndex[tag]! >= 0) this.#copyTag(context, tag, watchIndex[tag]!);
-    }
-    for (let tag = Math.max(words.length << 2, this.#watchedFirst); tag <= this.#watchedLast && tag < changed.length; tag++) {
-      if (changed[tag] === 1 && watchIndex[tag]! >= 0) this.#copyTag(context, tag, watchIndex[tag]!);
-    }
-  }
-
-  #copyTag(context: StepContext, tag: number, watched: number): void {
-    const tables = this.#tables;
-    const { readerStart, readers, inputRule } = tables;
-    const value = context.values[tag]!;
-    const canonical = value !== value ? NaN : value;
-    const quality = context.qualities[tag]!;
-    for (let reader = readerStart[watched]!; reader < readerStart[watched + 1]!; reader++) {
-      const input = readers[reader]!;
-      tables.write(input, this.#rules[inputRule[input]!]!.instance, canonical, quality, context.tick);
-    }
-  }
-
-  /** Indexes the scan's changed flags (once: the scan keeps one array for its lifetime). */
-  #watch(changed: Uint8Array): void {
-    this.#changedSource = changed;
-    this.#changedWords = changed.byteOffset % 4 === 0 ? new Int32Array(changed.buffer, changed.byteOffset, changed.length >> 2) : new Int32Array(0);
-    this.#watchIndex = new Int32Array(changed.length).fill(-1);
-    const { watched } = this.#tables;
-    watched.forEach((tag, index) => {
-      if (tag < changed.length) this.#watchIndex[tag] = index;
-    });
-    this.#watchedFirst = watched.length === 0 ? 0 : watched[0]!;
-    this.#watchedLast = watched.length === 0 ? -1 : watched[watched.length - 1]!;
-  }
-
   /** The first step: every rule sees every input as new. */
   #copyAll(context: StepContext): void {
     const { values, qualities, tick } = context;
     const tables = this.#tables;
-    const { inputTag, inputRule } = tables;
+    const { inputTag } = tables;
     for (let input = 0; input < inputTag.length; input++) {
       const value = values[inputTag[input]!]!;
-      tables.write(input, this.#rules[inputRule[input]!]!.instance, value !== value ? NaN : value, qualities[inputTag[input]!]!, tick);
+      tables.write(input, value !== value ? NaN : value, qualities[inputTag[input]!]!, tick);
     }
   }
 

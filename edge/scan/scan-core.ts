@@ -33,7 +33,7 @@ export class ScanCore {
   readonly #changedList: Int32Array;
   #changedCount = 0;
   readonly #options: ScanCoreOptions;
-  readonly #context: StepContext & { tick: number; nowMs: number };
+  readonly #context: StepContext & { tick: number; nowMs: number; changedCount: number };
 
   constructor(options: ScanCoreOptions) {
     const size = options.tagCount;
@@ -51,6 +51,8 @@ export class ScanCore {
       qualities: this.qualities,
       sourceTsMs: this.sourceTsMs,
       changed: this.changed,
+      changedTags: this.#changedList,
+      changedCount: 0,
       point: (tagIndex: number, value: number, quality: number, tsMs: number) => outputs.point(context.tick, tagIndex, value, quality, tsMs),
       write: (tagIndex: number, value: number) => outputs.write(context.tick, tagIndex, value),
       alarm: (alarmIndex: number, active: boolean, value: number, severity: number) => outputs.alarm(context.tick, alarmIndex, active, value, severity),
@@ -85,6 +87,7 @@ export class ScanCore {
   /** Step phase: ages stale tags and runs the program, whose outputs go straight to the sink. */
   step(): void {
     this.#ageStaleTags(this.#context.nowMs);
+    this.#context.changedCount = this.#changedCount;
     this.#options.program.step(this.#context);
   }
 

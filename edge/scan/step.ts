@@ -12,6 +12,9 @@ export interface StepContext {
   readonly sourceTsMs: Float64Array;
   /** 1 where a driver delivered a new sample (or quality) since the previous tick. */
   readonly changed: Uint8Array;
+  /** The same tags as a list, in arrival order: changedTags[0 .. changedCount) (no duplicates). */
+  readonly changedTags: Int32Array;
+  readonly changedCount: number;
   point(tagIndex: number, value: number, quality: number, tsMs: number): void;
   write(tagIndex: number, value: number): void;
   alarm(alarmIndex: number, active: boolean, value: number, severity: number): void;
