@@ -35,7 +35,7 @@ function outside(region: RuleRegion): Uint8Array {
 }
 
 describe('the rule arena', () => {
-  it('hands out power-of-two regions, each followed by its guard page, and grows by more than one region at a time', () => {
+  it('hands out power-of-two regions, each with a guard page and a cache colour, and grows by more than one region at a time', () => {
     expect(regionBytes(1)).toBe(pageBytes);
     expect(regionBytes(16)).toBe(16 * pageBytes);
     expect(regionBytes(17)).toBe(32 * pageBytes);
@@ -43,26 +43,30 @@ describe('the rule arena', () => {
     const first = arena.allocate(16);
     const second = arena.allocate(3);
     expect(first.base).toBe(0);
-    expect(second.base).toBe(17 * pageBytes);
+    // the second starts after the first's 16 pages, its guard page and its colour page, shifted into its first page by a multiple of 64 bytes
+    expect(Math.floor(second.base / pageBytes)).toBe(18);
+    expect(second.base % 64).toBe(0);
+    expect(second.base % pageBytes).not.toBe(first.base % pageBytes);
     expect(second.bytes).toBe(4 * pageBytes);
-    expect(arena.usedPages).toBe(17 + 5);
+    expect(arena.usedPages).toBe(18 + 6);
     expect(arena.pages).toBeGreaterThanOrEqual(64);
   });
 
   it('reuses a released range, zeroed, and merges free neighbours', () => {
     const arena = new RuleArena();
     const [a, b, c] = [arena.allocate(1), arena.allocate(1), arena.allocate(1)];
-    arena.u8.fill(7, b.base, b.base + b.bytes + pageBytes);
+    const page = (region: RuleRegion): number => Math.floor(region.base / pageBytes);
+    arena.u8.fill(7, page(b) * pageBytes, (page(b) + 3) * pageBytes);
     arena.release(b);
     arena.release(b); // a second release is a no-op
     const again = arena.allocate(1);
-    expect(again.base).toBe(b.base);
-    expect(arena.u8.subarray(again.base, again.base + again.bytes + pageBytes).every((byte) => byte === 0)).toBe(true);
+    expect(page(again)).toBe(page(b));
+    expect(arena.u8.subarray(page(again) * pageBytes, (page(again) + 3) * pageBytes).every((byte) => byte === 0)).toBe(true);
     arena.release(a);
     arena.release(again);
-    expect(arena.allocate(2).base).toBe(0); // a's and b's ranges merged into 4 pages: room for 2 pages and a guard
+    expect(page(arena.allocate(2))).toBe(0); // a's and b's ranges merged into 6 pages: room for 2 pages, a guard and a colour page
     arena.release(c);
-    expect(arena.usedPages).toBe(3);
+    expect(arena.usedPages).toBe(4);
   });
 });
 
