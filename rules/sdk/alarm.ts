@@ -6,7 +6,7 @@ import {
   ALARM_ACKNOWLEDGED, ALARM_ACK_REQUEST, ALARM_ACTIVE, ALARM_BYTES, ALARM_LATCHING, ALARM_VALUE, KIND_ALARM,
   SEVERITY_CRITICAL, SEVERITY_HIGH, SEVERITY_LOW, SEVERITY_MEDIUM,
 } from "./abi";
-import { declareSlot, noteEvent, tickCount, ticks } from "./host";
+import { declareObject, noteEvent, tickCount, ticks } from "./host";
 
 export namespace Severity {
   export const LOW: i32 = SEVERITY_LOW;
@@ -16,13 +16,28 @@ export namespace Severity {
 }
 
 export class Alarm {
+  // the slot (ALARM_BYTES): value at the transition, active, ack request, acknowledged
+  private slotValue: f64 = 0;
+  private slotFlags: u64 = 0;
   /** Ticks the condition has held while waiting for the on-delay. */
   private pending: i32 = 0;
   private transitionTick: f64 = -1;
   readonly onDelayTicks: i32;
+  readonly name: string;
+  readonly hysteresis: f64;
+  readonly latching: bool;
 
-  constructor(readonly name: string, readonly hysteresis: f64, onDelayMs: f64, readonly latching: bool, private slot: usize) {
+  constructor(name: string, severity: i32, message: string, hysteresis: f64, onDelayMs: f64, latching: bool) {
+    assert(offsetof<Alarm>("pending") >= ALARM_BYTES);
+    this.name = name;
+    this.hysteresis = hysteresis;
+    this.latching = latching;
     this.onDelayTicks = ticks(onDelayMs);
+    declareObject(KIND_ALARM, this.slot, name, message, hysteresis, onDelayMs, 0, severity | (latching ? ALARM_LATCHING : 0));
+  }
+
+  private get slot(): usize {
+    return changetype<usize>(this);
   }
 
   get active(): bool {
@@ -110,6 +125,5 @@ export class Alarm {
 
 /** Declares an alarm. onDelayMs is rounded up to whole ticks; 0 raises in the same tick. */
 export function alarm(name: string, severity: i32, message: string, hysteresis: f64 = 0, onDelayMs: f64 = 0, latching: bool = false): Alarm {
-  const slot = declareSlot(KIND_ALARM, ALARM_BYTES, name, message, hysteresis, onDelayMs, 0, severity | (latching ? ALARM_LATCHING : 0));
-  return new Alarm(name, hysteresis, onDelayMs, latching, slot);
+  return new Alarm(name, severity, message, hysteresis, onDelayMs, latching);
 }

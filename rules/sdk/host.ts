@@ -18,6 +18,11 @@ export function declareSlot(kind: i32, bytes: usize, name: string, text: string,
   return slot;
 }
 
+/** Declares an object whose first bytes are its slot (inputs, outputs, parameters, points, alarms). */
+export function declareObject(kind: i32, slot: usize, name: string, text: string, a: f64, b: f64, c: f64, flags: i32): void {
+  hostDeclare(kind, slot, changetype<usize>(name), name.length << 1, changetype<usize>(text), text.length << 1, a, b, c, flags);
+}
+
 const header: usize = declareSlot(KIND_HEADER, HEADER_BYTES, "", "", 0, 0, 0, 0);
 
 /** The tick count: the only clock a rule has. */

@@ -1,12 +1,13 @@
 // Inputs, outputs, parameters and derived points. Declare them at the top level of a rule; their
 // names form the rule's manifest, and the gateway binds them to its tags when it loads the rule.
-// Reading an input is a memory load: the host lays each tick's snapshot into the slots.
+// Reading an input is one memory load: each object's first bytes are the slot the host lays each
+// tick's snapshot into (declareObject), so there is no pointer to follow from object to slot.
 import {
   INPUT_BYTES, INPUT_CHANGED_TICK, INPUT_QUALITY, INPUT_VALUE, KIND_INPUT, KIND_OUTPUT, KIND_PARAM, KIND_POINT,
   OUTPUT_BYTES, OUTPUT_DIRTY, OUTPUT_VALUE, PARAM_BYTES, PARAM_VALUE, POINT_BYTES, POINT_PUBLISH, POINT_QUALITY, POINT_VALUE,
   QUALITY_BAD, QUALITY_GOOD, QUALITY_UNCERTAIN,
 } from "./abi";
-import { declareSlot, noteEvent, tickCount } from "./host";
+import { declareObject, noteEvent, tickCount } from "./host";
 
 export const GOOD: u8 = QUALITY_GOOD;
 export const UNCERTAIN: u8 = QUALITY_UNCERTAIN;
@@ -14,7 +15,21 @@ export const BAD: u8 = QUALITY_BAD;
 
 /** A tag the rule reads: `device/tag` on the gateway. */
 export class Input {
-  constructor(readonly name: string, private slot: usize) {}
+  // the slot (INPUT_BYTES): value, tick of the last new sample, quality; the host writes it
+  private slotValue: f64 = 0;
+  private slotChangedTick: f64 = -1;
+  private slotQuality: u64 = QUALITY_BAD;
+  readonly name: string;
+
+  constructor(name: string) {
+    assert(offsetof<Input>("name") >= INPUT_BYTES);
+    this.name = name;
+    declareObject(KIND_INPUT, this.slot, name, "", 0, 0, 0, 0);
+  }
+
+  private get slot(): usize {
+    return changetype<usize>(this);
+  }
 
   /** The engineering value (booleans are 1 and 0). */
   get value(): f64 {
@@ -48,9 +63,23 @@ export class Input {
  * tick even if the value is the same (a command, e.g. stop again). On a fault the host writes `safe`.
  */
 export class Output {
+  // the slot (OUTPUT_BYTES): value, dirty; the host reads and clears it
+  private slotValue: f64 = 0;
+  private slotDirty: u64 = 0;
   private written: bool = false;
-  constructor(readonly name: string, readonly safe: f64, private slot: usize) {
-    store<f64>(slot, safe, OUTPUT_VALUE);
+  readonly name: string;
+  readonly safe: f64;
+
+  constructor(name: string, safe: f64) {
+    assert(offsetof<Output>("written") >= OUTPUT_BYTES);
+    this.name = name;
+    this.safe = safe;
+    store<f64>(this.slot, safe, OUTPUT_VALUE);
+    declareObject(KIND_OUTPUT, this.slot, name, "", safe, 0, 0, 0);
+  }
+
+  private get slot(): usize {
+    return changetype<usize>(this);
   }
 
   set(value: f64): void {
@@ -78,7 +107,20 @@ export class Output {
 
 /** A number an engineer sets per gateway without recompiling, within min..max. */
 export class Param {
-  constructor(readonly name: string, private slot: usize) {}
+  // the slot (PARAM_BYTES): value; the host writes it
+  private slotValue: f64 = 0;
+  readonly name: string;
+
+  constructor(name: string, defaultValue: f64, min: f64, max: f64) {
+    assert(offsetof<Param>("name") >= PARAM_BYTES);
+    this.name = name;
+    store<f64>(this.slot, defaultValue, PARAM_VALUE);
+    declareObject(KIND_PARAM, this.slot, name, "", defaultValue, min, max, 0);
+  }
+
+  private get slot(): usize {
+    return changetype<usize>(this);
+  }
   get value(): f64 {
     return load<f64>(this.slot, PARAM_VALUE);
   }
@@ -86,7 +128,20 @@ export class Param {
 
 /** A derived point the rule publishes, under the gateway's area. */
 export class Point {
-  constructor(readonly name: string, private slot: usize) {}
+  // the slot (POINT_BYTES): value, quality, publish; the host reads it and clears publish
+  private slotValue: f64 = 0;
+  private slotFlags: u64 = 0;
+  readonly name: string;
+
+  constructor(name: string) {
+    assert(offsetof<Point>("name") >= POINT_BYTES);
+    this.name = name;
+    declareObject(KIND_POINT, this.slot, name, "", 0, 0, 0, 0);
+  }
+
+  private get slot(): usize {
+    return changetype<usize>(this);
+  }
   publish(value: f64, quality: u8 = QUALITY_GOOD): void {
     store<f64>(this.slot, value, POINT_VALUE);
     store<u8>(this.slot, quality, POINT_QUALITY);
@@ -96,22 +151,17 @@ export class Point {
 }
 
 export function input(name: string): Input {
-  const slot = declareSlot(KIND_INPUT, INPUT_BYTES, name, "", 0, 0, 0, 0);
-  store<u8>(slot, QUALITY_BAD, INPUT_QUALITY);
-  store<f64>(slot, -1, INPUT_CHANGED_TICK);
-  return new Input(name, slot);
+  return new Input(name);
 }
 
 export function output(name: string, safe: f64): Output {
-  return new Output(name, safe, declareSlot(KIND_OUTPUT, OUTPUT_BYTES, name, "", safe, 0, 0, 0));
+  return new Output(name, safe);
 }
 
 export function param(name: string, defaultValue: f64, min: f64, max: f64): Param {
-  const slot = declareSlot(KIND_PARAM, PARAM_BYTES, name, "", defaultValue, min, max, 0);
-  store<f64>(slot, defaultValue, PARAM_VALUE);
-  return new Param(name, slot);
+  return new Param(name, defaultValue, min, max);
 }
 
 export function point(name: string): Point {
-  return new Point(name, declareSlot(KIND_POINT, POINT_BYTES, name, "", 0, 0, 0, 0));
+  return new Point(name);
 }
