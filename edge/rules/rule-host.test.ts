@@ -142,6 +142,23 @@ describe('binding rules to the gateway tag map', () => {
     expect(fresh.lines).toContain('tick 4 point line1/m/count 101 good 1040');
   });
 
+  it('gives back every region it took when a swap fails part-way, and leaves the running host as it was', async () => {
+    const first = planRules([await loaded('doubler', doubler)], planContext());
+    const old = new RuleHost(first.plan);
+    const used = old.arena.usedPages;
+    const second = planRules([await loaded('fresh', { ...doubler, outputs: [], points: ['m/other'] }), await loaded('looper', looper)], planContext());
+    // the second rule's module no longer matches its manifest: refused after the first one took its region
+    const [fresh, broken] = second.plan.rules;
+    const tampered = Uint8Array.from(broken!.wasm);
+    tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 1;
+    expect(() => new RuleHost({ ...second.plan, rules: [fresh!, { ...broken!, wasm: tampered }] }, { previous: old })).toThrow(/SHA-256|sha256|hash/i);
+    expect(old.arena.usedPages).toBe(used);
+    const header: TraceHeader = { version: 1, gateway: 'g', tickMs: 10, publishInputs: false, tags: [...deviceTags, ...first.tags], alarms: [] };
+    const still = scan(header, old);
+    still.tick(0, 4);
+    expect(still.lines).toContain('tick 0 write line1/m/out 8');
+  });
+
   it('clears, at a swap, the active alarms of rules that do not go on running, under their old names', async () => {
     const alarming: WatRule = { inputs: ['m/in'], alarms: ['high'], tick: '(call $raise (i32.const 0) (f64.gt (call $input (i32.const 0)) (f64.const 10)) (call $input (i32.const 0)))' };
     const counter: WatRule = { inputs: ['m/in'], points: ['m/count'], tick: '(call $publish (i32.const 0) (f64.const 1))' };
