@@ -57,6 +57,33 @@ describe('rule sandbox at load', () => {
     expect(codeOf(() => prepareRuleModule(reserved, limits))).toBe('RULE_MODULE_INVALID');
   });
 
+  it('refuses a module that does not validate on its own: its code could otherwise name the globals the rewrite adds', () => {
+    // (func (drop (global.get 0))) in a module without globals: after the rewrite, global 1 would be the fuel counter
+    const section = (id: number, content: number[]): number[] => [id, content.length, ...content];
+    const name = (text: string): number[] => [text.length, ...Buffer.from(text)];
+    const bytes = Uint8Array.from([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+      ...section(1, [1, 0x60, 0, 0]),
+      ...section(3, [1, 0]),
+      ...section(5, [1, 0x01, 1, 2]),
+      ...section(7, [2, ...name('tick'), 0x00, 0, ...name('memory'), 0x02, 0]),
+      ...section(10, [1, 5, 0, 0x23, 0, 0x1a, 0x0b]),
+    ]);
+    expect(() => prepareRuleModule(bytes, limits)).toThrow(/WebAssembly validation failed/);
+    expect(codeOf(() => prepareRuleModule(bytes, limits))).toBe('RULE_MODULE_INVALID');
+  });
+
+  it('refuses passive data segments and memory.init: a rule\'s data is laid into its region by the host', async () => {
+    const passive = await assembleRule({ ...passThrough, extra: '(data $blob "abc")', tick: '(memory.init $blob (i32.const 0) (i32.const 0) (i32.const 3))' });
+    let message = '';
+    try {
+      prepareRuleModule(passive, limits);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/memory.init and data.drop are not allowed|passive/);
+  });
+
   it('stops a start function that loops, with its fuel, and refuses the rule', async () => {
     const looping = await assembleRule({ ...passThrough, start: '(loop $forever (br $forever))' });
     const compiled = compileRule(looping, limits);
