@@ -23,7 +23,14 @@ export interface CompiledRule {
 /** Checks, instruments and compiles a rule module (synchronously: fine in the scan worker at load). */
 export function compileRule(bytes: Uint8Array, limits?: SandboxLimits): CompiledRule {
   const prepared = prepareRuleModule(bytes, limits);
-  return { module: new webAssembly.Module(prepared.bytes), prepared, memoryPagesMax: prepared.memoryPagesMax, hasStart: prepared.hasStart };
+  let module: WasmModule;
+  try {
+    module = new webAssembly.Module(prepared.bytes);
+  } catch (error) {
+    // The original validated, so this is a limit the rewrite crossed (or a sandbox bug): refused, with a code.
+    throw new MillwrightError(ruleErrors.moduleInvalid, `not a valid rule module once sandboxed: ${(error as Error).message}`);
+  }
+  return { module, prepared, memoryPagesMax: prepared.memoryPagesMax, hasStart: prepared.hasStart };
 }
 
 export interface RuleFault {

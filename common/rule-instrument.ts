@@ -11,7 +11,7 @@
 // conversions, bulk memory, reference types) and refuses everything else (SIMD, threads,
 // exceptions, tail calls, passive data): a module we cannot fully read is a module we do not run.
 import { trapStatus } from './rule-abi.ts';
-import { ByteReader, encodeS32, encodeU32, invalid } from './rule-wasm.ts';
+import { ByteReader, encodeS32, encodeU32, invalid, valueType } from './rule-wasm.ts';
 
 export interface FuelGlobals {
   readonly fuel: number;
@@ -31,10 +31,21 @@ export interface Isolation {
 /** Static offsets up to this stay on the instruction: the guard page after the region absorbs them. */
 export const offsetKeptMax = 65_536 - 16;
 
+/** Block types: void, one value type, or a type index. Negative (one-byte) forms other than those are refused, so typed references (0x63, 0x64 and their heap types), which a newer V8 reads as several bytes, can never desynchronise this decoder from the engine. */
+const blockValueTypes = new Set([-64, -1, -2, -3, -4, -16, -17]);
+
 function blockType(reader: ByteReader): void {
-  const first = reader.bytes[reader.offset];
-  if (first === 0x40 || first === 0x7f || first === 0x7e || first === 0x7d || first === 0x7c || first === 0x70 || first === 0x6f) reader.offset++;
-  else reader.skipSigned(33);
+  let value = 0;
+  let shift = 0;
+  let byte: number;
+  do {
+    byte = reader.u8();
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while ((byte & 0x80) !== 0 && shift < 35);
+  if ((byte & 0x80) !== 0) throw invalid('a block type is too long');
+  if ((byte & 0x40) !== 0) value -= 2 ** shift; // sign-extend the s33
+  if (value < 0 && !blockValueTypes.has(value)) throw invalid(`block type ${value} is not allowed (only void, i32, i64, f32, f64, funcref, externref or a type index)`);
 }
 
 /** Reads past one instruction's immediates (the opcode is already read; memory and global instructions are read by instrumentBody). */
@@ -56,15 +67,17 @@ function immediates(reader: ByteReader, op: number): void {
       reader.u32();
       return;
     case 0x1c:
-      for (let count = reader.u32(); count > 0; count--) reader.u8();
+      for (let count = reader.u32(); count > 0; count--) valueType(reader);
       return;
     case 0x41: return reader.skipSigned(32);
     case 0x42: return reader.skipSigned(64);
     case 0x43: return reader.skip(4);
     case 0x44: return reader.skip(8);
-    case 0xd0:
-      reader.u8();
+    case 0xd0: {
+      const heapType = reader.u8();
+      if (heapType !== 0x70 && heapType !== 0x6f) throw invalid(`ref.null of heap type 0x${heapType.toString(16)} is not allowed (only func and extern)`);
       return;
+    }
     case 0xfc: {
       const sub = reader.u32();
       if (sub <= 7) return;
@@ -125,9 +138,10 @@ export function instrumentBody(body: Uint8Array, params: number, globals: FuelGl
   const groupsStart = reader.offset;
   for (let group = 0; group < groups; group++) {
     locals += reader.u32();
-    reader.u8();
+    valueType(reader);
   }
-  if (params + locals > 50_000) throw invalid('a function has more than 50,000 locals');
+  // V8 allows 50,000 locals in a function, and the rewrite adds five
+  if (params + locals > 50_000 - 5) throw invalid('a function has more than 49,995 locals');
   const localsEnd = reader.offset;
   const temp = params + locals;
   const costs = [0];

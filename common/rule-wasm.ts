@@ -163,7 +163,8 @@ export function skipConstantExpression(reader: ByteReader): void {
     else if (op === 0x42) reader.skipSigned(64);
     else if (op === 0x43) reader.skip(4);
     else if (op === 0x44) reader.skip(8);
-    else if (op === 0x23 || op === 0xd2) reader.u32();
+    else if (op === 0x23) throw invalid('global.get in a constant expression is not allowed (rules import no globals, and the sandbox renumbers the ones they define)');
+    else if (op === 0xd2) reader.u32();
     else if (op === 0xd0) reader.u8();
     else if (![0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e].includes(op)) throw invalid(`opcode 0x${op.toString(16)} in a constant expression`);
   }
