@@ -2,21 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { quarantineDefaults } from './rule-faults.ts';
 import { pageBytes, regionBytes, RuleArena, type RuleRegion } from './rule-arena.ts';
 import { compileRule } from './rule-instance.ts';
-import { RuleSupervisor, type RuleSink } from './rule-supervisor.ts';
-import { assembleRule, type WatRule } from './rule-test-modules.ts';
+import { RuleSupervisor } from './rule-supervisor.ts';
+import { assembleRule, recordingSink, type WatRule } from './rule-test-modules.ts';
 
 const passThrough: WatRule = { inputs: ['m/in'], outputs: [{ name: 'm/out', safe: -1 }], tick: '(call $output (i32.const 0) (call $input (i32.const 0)))' };
 
-interface Recorded {
-  readonly writes: number[];
-  readonly faults: string[];
-}
-
-function sink(): RuleSink & Recorded {
-  const writes: number[] = [];
-  const faults: string[] = [];
-  return { writes, faults, write: (_output, value) => void writes.push(value), point: () => undefined, alarm: () => undefined, fault: (code) => void faults.push(code) };
-}
+const sink = recordingSink;
 
 async function supervise(rule: WatRule, region: RuleRegion): Promise<RuleSupervisor> {
   const compiled = compileRule(await assembleRule({ memory: '1 16', ...rule }));

@@ -11,8 +11,8 @@ import { quarantineDefaults } from './rule-faults.ts';
 import { pageBytes, RuleArena, type RuleRegion } from './rule-arena.ts';
 import { compileRule, RuleInstance, type CompiledRule } from './rule-instance.ts';
 import { prepareRuleModule } from './rule-sandbox.ts';
-import { RuleSupervisor, type RuleSink } from './rule-supervisor.ts';
-import { assemble, assembleRule, type WatRule } from './rule-test-modules.ts';
+import { RuleSupervisor } from './rule-supervisor.ts';
+import { assemble, assembleRule, recordingSink, type WatRule } from './rule-test-modules.ts';
 import { encodeS32, encodeU32 } from './rule-wasm.ts';
 import { webAssembly } from './rule-webassembly.ts';
 
@@ -128,16 +128,7 @@ function watProbe(): string {
 
 // --- the scene: an attacker between two victims, the rest of the arena painted -----------------
 
-interface Recorded {
-  readonly writes: number[];
-  readonly faults: string[];
-}
-
-function sink(): RuleSink & Recorded {
-  const writes: number[] = [];
-  const faults: string[] = [];
-  return { writes, faults, write: (_output, value) => void writes.push(value), point: () => undefined, alarm: () => undefined, fault: (code) => void faults.push(code) };
-}
+const sink = recordingSink;
 
 const victimRule: WatRule = { memory: '1 1', inputs: ['m/in'], outputs: [{ name: 'm/out', safe: -1 }], tick: '(call $output (i32.const 0) (call $input (i32.const 0)))' };
 let victim: CompiledRule;

@@ -3,6 +3,7 @@
 // runtime's tests (common/, edge/) prove the ABI itself and need no AssemblyScript compiler.
 // Slots sit at fixed addresses: header at 1024, then inputs, outputs and points, 24 bytes apart.
 import { declarationKind } from './rule-abi.ts';
+import type { RuleSink } from './rule-supervisor.ts';
 
 export interface WatRule {
   readonly inputs?: readonly string[];
@@ -105,4 +106,16 @@ export async function assemble(wat: string): Promise<Uint8Array> {
 
 export async function assembleRule(rule: WatRule): Promise<Uint8Array> {
   return assemble(ruleWat(rule));
+}
+
+/** A rule sink that records the outputs written and the fault codes, in order. */
+export interface RecordingSink extends RuleSink {
+  readonly writes: number[];
+  readonly faults: string[];
+}
+
+export function recordingSink(): RecordingSink {
+  const writes: number[] = [];
+  const faults: string[] = [];
+  return { writes, faults, write: (_output, value) => void writes.push(value), point: () => undefined, alarm: () => undefined, fault: (code) => void faults.push(code) };
 }
