@@ -11,6 +11,8 @@ import type { StepContext } from '../scan/step.ts';
 import type { RuleBinding } from './rule-plan.ts';
 
 const good = 0;
+const noReader = -1;
+const manyReaders = -2;
 
 function ranges(bindings: readonly RuleBinding[], count: (binding: RuleBinding) => number): Int32Array {
   const start = new Int32Array(bindings.length + 1);
@@ -54,6 +56,8 @@ export class HostTables {
   readonly running: Uint8Array;
   /** Maps a tag to its watched entry (-1: no rule reads it), sized to the scan's tag table. */
   #watchIndex = new Int32Array(0);
+  /** By tag: the one input that reads it, or noReader, or manyReaders. */
+  #soleReader = new Int32Array(0);
   readonly #arena: RuleArena;
 
   constructor(bindings: readonly RuleBinding[], arena: RuleArena) {
@@ -133,36 +137,48 @@ export class HostTables {
    */
   copyChanged(context: StepContext): void {
     const { changedTags, changedCount, values, qualities, tick } = context;
-    if (this.#watchIndex.length !== values.length) this.#watch(values.length);
-    const watchIndex = this.#watchIndex;
-    const { readerStart, readers, inputRule, running, mirrorValue, mirrorTick, mirrorQuality, inputValueAt, inputQualityAt } = this;
+    if (this.#soleReader.length !== values.length) this.#watch(values.length);
+    const soleReader = this.#soleReader;
+    const { inputRule, running, mirrorValue, mirrorTick, mirrorQuality, inputValueAt, inputQualityAt } = this;
     const { f64, u8 } = this.#arena;
     for (let at = 0; at < changedCount; at++) {
       const tag = changedTags[at]!;
-      const watched = watchIndex[tag]!;
-      if (watched < 0) continue;
+      const input = soleReader[tag]!;
+      if (input < 0) {
+        if (input === manyReaders) this.#copyToReaders(tag, values[tag]!, qualities[tag]!, tick);
+        continue;
+      }
+      // the common case, straight-line: one rule reads this tag
       const raw = values[tag]!;
       const value = raw !== raw ? NaN : raw;
       const quality = qualities[tag]!;
-      for (let reader = readerStart[watched]!; reader < readerStart[watched + 1]!; reader++) {
-        const input = readers[reader]!;
-        mirrorValue[input] = value;
-        mirrorTick[input] = tick;
-        mirrorQuality[input] = quality;
-        if (running[inputRule[input]!] === 0) continue;
-        const valueAt = inputValueAt[input]!;
-        f64[valueAt] = value;
-        f64[valueAt + 1] = tick;
-        u8[inputQualityAt[input]!] = quality;
-      }
+      mirrorValue[input] = value;
+      mirrorTick[input] = tick;
+      mirrorQuality[input] = quality;
+      if (running[inputRule[input]!] === 0) continue;
+      const valueAt = inputValueAt[input]!;
+      f64[valueAt] = value;
+      f64[valueAt + 1] = tick;
+      u8[inputQualityAt[input]!] = quality;
     }
+  }
+
+  /** A tag several inputs read (the slow path: a loop per tag costs more than the copy itself). */
+  #copyToReaders(tag: number, raw: number, quality: number, tick: number): void {
+    const watched = this.#watchIndex[tag]!;
+    const value = raw !== raw ? NaN : raw;
+    for (let reader = this.readerStart[watched]!; reader < this.readerStart[watched + 1]!; reader++) this.write(this.readers[reader]!, value, quality, tick);
   }
 
   /** Indexes the watched tags by tag (once: the scan's tag table keeps its size). */
   #watch(tagCount: number): void {
     this.#watchIndex = new Int32Array(tagCount).fill(-1);
+    this.#soleReader = new Int32Array(tagCount).fill(noReader);
     this.watched.forEach((tag, index) => {
-      if (tag < tagCount) this.#watchIndex[tag] = index;
+      if (tag >= tagCount) return;
+      this.#watchIndex[tag] = index;
+      const readers = this.readerStart[index + 1]! - this.readerStart[index]!;
+      this.#soleReader[tag] = readers === 1 ? this.readers[this.readerStart[index]!]! : manyReaders;
     });
   }
 
