@@ -35,16 +35,7 @@ export const offsetKeptMax = 65_536 - 16;
 const blockValueTypes = new Set([-64, -1, -2, -3, -4, -16, -17]);
 
 function blockType(reader: ByteReader): void {
-  let value = 0;
-  let shift = 0;
-  let byte: number;
-  do {
-    byte = reader.u8();
-    value += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-  } while ((byte & 0x80) !== 0 && shift < 35);
-  if ((byte & 0x80) !== 0) throw invalid('a block type is too long');
-  if ((byte & 0x40) !== 0) value -= 2 ** shift; // sign-extend the s33
+  const value = reader.signed(); // an s33
   if (value < 0 && !blockValueTypes.has(value)) throw invalid(`block type ${value} is not allowed (only void, i32, i64, f32, f64, funcref, externref or a type index)`);
 }
 

@@ -151,20 +151,6 @@ function bulkHelper(copy: boolean, bytes: number): number[] {
   return [...encodeU32(body.length), ...body];
 }
 
-function readS32(reader: ByteReader): number {
-  let result = 0;
-  let shift = 0;
-  let byte: number;
-  do {
-    byte = reader.u8();
-    result |= (byte & 0x7f) << shift;
-    shift += 7;
-  } while ((byte & 0x80) !== 0 && shift < 35);
-  if ((byte & 0x80) !== 0) throw invalid('a constant is too long');
-  if (shift < 32 && (byte & 0x40) !== 0) result |= -1 << shift;
-  return result | 0;
-}
-
 /** The data segments (active, memory 0, constant offsets, inside the initial memory), for the host to lay into the region. */
 function dataSegments(content: Uint8Array | undefined, initialBytes: number): DataSegment[] {
   if (content === undefined) return [];
@@ -173,7 +159,7 @@ function dataSegments(content: Uint8Array | undefined, initialBytes: number): Da
   for (let count = reader.u32(), index = 0; index < count; index++) {
     const flags = reader.u32();
     if (flags !== 0) throw invalid(`data segment ${index} is passive or names a memory (flags ${flags}); rules have active segments only`);
-    const offset = reader.u8() === 0x41 ? readS32(reader) >>> 0 : -1;
+    const offset = reader.u8() === 0x41 ? reader.signed() >>> 0 : -1;
     if (offset === -1 || reader.u8() !== 0x0b) throw invalid(`data segment ${index} has an offset that is not a constant`);
     const length = reader.u32();
     if (offset + length > initialBytes) throw invalid(`data segment ${index} (${length} bytes at ${offset}) lies outside the initial memory`);

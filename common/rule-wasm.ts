@@ -42,6 +42,20 @@ export class ByteReader {
     throw invalid(`integer too long at byte ${this.offset}`);
   }
 
+  /** A signed LEB128 of at most 5 bytes (s32 and s33 immediates), as a number. */
+  signed(): number {
+    let value = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      byte = this.u8();
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while ((byte & 0x80) !== 0 && shift < 35);
+    if ((byte & 0x80) !== 0) throw invalid(`integer too long at byte ${this.offset}`);
+    return (byte & 0x40) !== 0 ? value - 2 ** shift : value;
+  }
+
   /** Skips a signed LEB128 of at most `bits` bits (instruction immediates). */
   skipSigned(bits: 32 | 33 | 64): void {
     const bytesMax = Math.ceil(bits / 7);
