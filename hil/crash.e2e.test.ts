@@ -24,7 +24,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { freePort, mosquittoPath, waitForPort } from '../common/mqtt/test-peers.ts';
 import { seededRandom } from '../common/random.ts';
-import { demoProfilePath } from './demo-site.ts';
+import { demoProfilePath, plantModbusDevice } from './demo-site.ts';
 import { plantConfigFrom } from './plant-config.ts';
 import { startPlant, type RunningPlant } from './plant.ts';
 import { startChild, type SupervisedChild } from './supervisor.ts';
@@ -169,7 +169,7 @@ async function crashRun(variant: Variant, index: number): Promise<void> {
       scan: { tickMs: 5, staleUncertainMs: 500, staleBadMs: 1500 },
       uplink: { host: '127.0.0.1', port: brokerPort, protocolVersion: broker?.protocolVersion ?? 4, publishIntervalMs: 20, reconnectMinMs: 50, reconnectMaxMs: 300, ackTimeoutMs: 2000, healthIntervalMs: 3_600_000 },
       api: { port: apiPort },
-      devices: plant.machines.map((machine) => ({ id: machine.machine, driver: 'modbus-tcp', host: machine.host, port: machine.port, unitId: machine.unitId, profile: demoProfilePath, pollIntervalMs: 10 })),
+      devices: plant.machines.map((machine) => plantModbusDevice(machine, 10)),
     }),
   );
   const startedMs = Date.now();

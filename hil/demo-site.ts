@@ -20,6 +20,11 @@ export interface PlantMachine {
   readonly unitId: number;
 }
 
+/** A gateway's device entry for one of the plant's simulated Modbus TCP machines (demo, benches, e2e tests). */
+export function plantModbusDevice(machine: PlantMachine, pollIntervalMs: number): Record<string, unknown> {
+  return { id: machine.machine, driver: 'modbus-tcp', host: machine.host, port: machine.port, unitId: machine.unitId, profile: demoProfilePath, pollIntervalMs };
+}
+
 export function plantConfig(seed: number): object {
   return {
     seed,
@@ -95,14 +100,6 @@ export function gatewayConfig(line: string, machines: readonly PlantMachine[], b
       },
     }),
     alarms: lineMachines.flatMap((machine) => machineAlarms(machine.machine, machine.machine !== ruleGuarded)),
-    devices: lineMachines.map((machine) => ({
-      id: machine.machine,
-      driver: 'modbus-tcp',
-      host: machine.host,
-      port: machine.port,
-      unitId: machine.unitId,
-      profile: demoProfilePath,
-      pollIntervalMs: 200,
-    })),
+    devices: lineMachines.map((machine) => plantModbusDevice(machine, 200)),
   };
 }

@@ -9,22 +9,17 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { demoProfilePath, plantModbusDevice, type PlantMachine } from '../../hil/demo-site.ts';
 import { millwrightEntry, startChild, type SupervisedChild } from '../../hil/supervisor.ts';
 
-export const demoProfilePath = fileURLToPath(new URL('../../hil/profiles/demo-machine.yaml', import.meta.url));
+export type { PlantMachine };
+
 const exampleRules = ['over-temperature', 'vibration-rms'] as const;
 /** The demo profile's tags: every poll of a machine reads all of them (4 Modbus requests). */
 export const tagsPerMachine = 11;
 export const site = 'bench';
 export const gatewayId = 'bench-gw';
 export const area = 'line1';
-
-export interface PlantMachine {
-  readonly machine: string;
-  readonly host: string;
-  readonly port: number;
-  readonly unitId: number;
-}
 
 export interface GatewayStats {
   readonly scan: { readonly ticks: number; readonly overruns: number; readonly latenessP99Ms: number; readonly stepMaxMs?: number; readonly [key: string]: unknown };
@@ -104,16 +99,7 @@ export async function startGatewayProcess(dir: string, options: GatewayOptions):
     uplink: { host: '127.0.0.1', port: options.brokerPort },
     api: { host: '127.0.0.1', port: 0 },
     rules: { modules: options.ruleModules.map((module) => ({ module })) },
-    devices: options.machines.map((machine) => ({
-      id: machine.machine,
-      driver: 'modbus-tcp',
-      host: machine.host,
-      port: machine.port,
-      unitId: machine.unitId,
-      profile: demoProfilePath,
-      pollIntervalMs: options.pollIntervalMs,
-      ...(options.pipelineMax !== undefined && { pipelineMax: options.pipelineMax }),
-    })),
+    devices: options.machines.map((machine) => ({ ...plantModbusDevice(machine, options.pollIntervalMs), ...(options.pipelineMax !== undefined && { pipelineMax: options.pipelineMax }) })),
   });
   const env = options.nodeOptions === undefined ? undefined : { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} ${options.nodeOptions}`.trim() };
   const child = await startChild({ name: 'gateway', args: ['gateway', '--config', path], readyEvent: 'gateway-ready', log: quietLog, ...(env !== undefined && { env }) });
