@@ -45,6 +45,7 @@ export class RuleArena {
   f64: Float64Array;
   u8: Uint8Array;
   u32: Uint32Array;
+  i32: Int32Array;
   /** Free page ranges, ascending and coalesced. */
   readonly #free: Range[] = [];
   /** The page range each live region occupies (its colour offset, the region, its guard page). */
@@ -62,6 +63,7 @@ export class RuleArena {
     this.f64 = new Float64Array(this.memory.buffer);
     this.u8 = new Uint8Array(this.memory.buffer);
     this.u32 = new Uint32Array(this.memory.buffer);
+    this.i32 = new Int32Array(this.memory.buffer);
   }
 
   /** An arena holding exactly one region, for tools and tests that run a rule on its own. */
@@ -148,5 +150,6 @@ export class RuleArena {
     this.f64 = new Float64Array(this.memory.buffer);
     this.u8 = new Uint8Array(this.memory.buffer);
     this.u32 = new Uint32Array(this.memory.buffer);
+    this.i32 = new Int32Array(this.memory.buffer);
   }
 }

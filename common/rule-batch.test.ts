@@ -1,10 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { RuleBatch } from './rule-batch.ts';
+import { RuleArena } from './rule-arena.ts';
+import { emitKind, eventCode, RuleBatch } from './rule-batch.ts';
 import { compileRule, RuleInstance } from './rule-instance.ts';
-import { assembleRule, type WatRule } from './rule-test-modules.ts';
+import { assembleRule, slotAddress, type WatRule } from './rule-test-modules.ts';
 
 const publisher: WatRule = { inputs: ['m/in'], points: ['m/p'], tick: '(if (f64.gt (call $input (i32.const 0)) (f64.const 0)) (then (call $publish (i32.const 0) (f64.const 1))))' };
 const trapper: WatRule = { tick: '(unreachable)' };
+/** Writes its output, publishes its point (quality 7 in the slot, a NaN with a payload as the value) and sets its alarm from its input. */
+const producerDeclarations = { inputs: ['m/in'], outputs: [{ name: 'm/out', safe: 0 }], points: ['m/p'], alarms: ['high'], tick: '' };
+const producer: WatRule = {
+  ...producerDeclarations,
+  tick: `(if (f64.gt (call $input (i32.const 0)) (f64.const 0)) (then
+    (call $output (i32.const 0) (f64.const 3))
+    (call $publish (i32.const 0) (f64.reinterpret_i64 (i64.const 0x7ff8000000000123)))
+    (i32.store8 (i32.const ${slotAddress('point', 0, producerDeclarations) + 8}) (i32.const 7))))
+    (call $raise (i32.const 0) (f64.gt (call $input (i32.const 0)) (f64.const 1)) (call $input (i32.const 0)))`,
+};
 
 async function instance(rule: WatRule): Promise<RuleInstance> {
   return new RuleInstance(compileRule(await assembleRule(rule)), 10, 1_000_000);
@@ -27,39 +38,107 @@ describe('mw_step, the per-tick entry the sandbox adds', () => {
 });
 
 describe('the batch module', () => {
-  it('steps every rule with a budget from `from` on, lists the ones with events in order, and counts ticks and fuel per rule', async () => {
-    const rules = [await instance(publisher), await instance(publisher), await instance(publisher)];
-    const batch = new RuleBatch(3);
-    rules.forEach((rule, index) => {
-      batch.bind(index, rule.stepFunction);
+  async function batchOf(rules: readonly WatRule[]): Promise<{ arena: RuleArena; batch: RuleBatch; instances: RuleInstance[] }> {
+    const arena = new RuleArena();
+    const instances: RuleInstance[] = [];
+    for (const rule of rules) {
+      const compiled = compileRule(await assembleRule(rule));
+      instances.push(new RuleInstance(compiled, 10, 1_000_000, arena.allocate(compiled.memoryPagesMax)));
+    }
+    const entries = instances.map((instance) => instance.slots.outputs.length + instance.slots.points.length + instance.slots.alarms.length);
+    const alarms = instances.reduce((sum, instance) => sum + instance.slots.alarms.length, 0);
+    const batch = new RuleBatch(arena, instances.length, entries.reduce((a, b) => a + b, 0), alarms);
+    let entry = 0;
+    const next = { output: 0, point: 0, alarm: 0 };
+    instances.forEach((instance, index) => {
+      batch.bind(index, instance.stepFunction);
       batch.setBudget(index, 1000);
+      batch.setEntries(index, entry, entry + entries[index]!);
+      for (const slot of instance.slots.outputs) batch.setEntry(entry++, emitKind.output, slot, next.output++);
+      for (const slot of instance.slots.points) batch.setEntry(entry++, emitKind.point, slot, next.point++);
+      for (const slot of instance.slots.alarms) batch.setEntry(entry++, emitKind.alarm, slot, next.alarm++);
     });
-    for (const index of [0, 2]) rules[index]!.f64[rules[index]!.slots.inputs[0]! / 8] = 1;
+    return { arena, batch, instances };
+  }
+
+  function events(arena: RuleArena, batch: RuleBatch): { kind: number; aux: number; rule: number; index: number; value: number; bits: bigint }[] {
+    const bits = new BigUint64Array(arena.memory.buffer);
+    return Array.from({ length: batch.eventCount }, (_, at) => {
+      const f64 = batch.eventsF64 + at * 2;
+      const code = arena.i32[f64 * 2 + 2]!;
+      return { kind: eventCode.kind(code), aux: eventCode.aux(code), rule: eventCode.rule(code), index: arena.i32[f64 * 2 + 3]!, value: arena.f64[f64]!, bits: bits[f64]! };
+    });
+  }
+
+  it('steps every rule with a budget from `from` on, and counts ticks and fuel per rule', async () => {
+    const { arena, batch, instances } = await batchOf([publisher, publisher, publisher]);
     batch.setBudget(1, 0);
     batch.clearEvents();
     batch.run(0, 7);
-    expect([batch.eventCount, batch.eventRule(0), batch.eventRule(1)]).toEqual([2, 0, 2]);
     expect([batch.ticks(0), batch.ticks(1), batch.ticks(2)]).toEqual([1, 0, 1]);
-    expect(batch.result(0)).toBeLessThan(0);
-    expect(batch.fuelUsedMax(0)).toBe(1000 - (-1 - batch.result(0)));
-    expect(rules[1]!.f64[rules[1]!.slots.header / 8]).toBe(0); // skipped: never stepped
-    batch.clearEvents();
+    expect(batch.result(0)).toBeGreaterThan(0);
+    expect(batch.fuelUsedMax(0)).toBe(1000 - batch.result(0));
+    expect(arena.f64[instances[1]!.slots.header / 8]).toBe(0); // skipped: never stepped
+    expect(arena.f64[instances[2]!.slots.header / 8]).toBe(7);
     batch.run(1, 8);
-    expect([batch.eventCount, batch.eventRule(0), batch.ticks(0), batch.ticks(2)]).toEqual([1, 2, 1, 2]);
+    expect([batch.ticks(0), batch.ticks(2)]).toEqual([1, 2]);
   });
 
-  it('leaves `current` at the rule that trapped, so the host can resume after it', async () => {
-    const rules = [await instance(publisher), await instance(trapper), await instance(publisher)];
-    const batch = new RuleBatch(3);
-    rules.forEach((rule, index) => {
-      batch.bind(index, rule.stepFunction);
-      batch.setBudget(index, 1000);
-    });
+  it('reads each output written, point published and alarm transition of a rule with events, in rule order, and clears what it consumed', async () => {
+    const { arena, batch, instances } = await batchOf([producer, publisher, producer]);
+    const setInput = (rule: number, value: number): void => void (arena.f64[instances[rule]!.slots.inputs[0]! / 8] = value);
+    setInput(0, 2);
+    setInput(2, 0.5);
+    batch.clearEvents();
+    batch.run(0, 1);
+    expect(batch.result(0)).toBeLessThan(0);
+    expect(batch.result(1)).toBeGreaterThan(0); // no events: nothing read
+    const first = events(arena, batch);
+    expect(first.map(({ kind, aux, rule, index }) => [kind, aux, rule, index])).toEqual([
+      [emitKind.output, 0, 0, 0],
+      [emitKind.point, 2, 0, 0], // quality 7 clamped to bad
+      [emitKind.alarm, 1, 0, 0], // raised
+      [emitKind.output, 0, 2, 1],
+      [emitKind.point, 2, 2, 2], // the publisher's point is index 1
+    ]);
+    expect(first[0]!.value).toBe(3);
+    expect(first[1]!.bits).toBe(0x7ff8000000000000n); // the NaN's payload is gone
+    expect(first[2]!.value).toBe(2);
+    expect(batch.reported(0)).toBe(1);
+    expect(batch.reported(1)).toBe(0);
+    for (const rule of [0, 2]) {
+      expect(arena.u8[instances[rule]!.slots.outputs[0]! + 8]).toBe(0); // dirty flag consumed
+      expect(arena.u8[instances[rule]!.slots.points[0]! + 9]).toBe(0); // publish flag consumed
+    }
+    // the alarm stays active: no transition, so only the output and the point again; rule 2's alarm rises
+    setInput(2, 5);
+    batch.clearEvents();
+    batch.run(0, 2);
+    expect(events(arena, batch).map(({ kind, aux, rule }) => [kind, aux, rule])).toEqual([
+      [emitKind.output, 0, 0],
+      [emitKind.point, 2, 0],
+      [emitKind.output, 0, 2],
+      [emitKind.point, 2, 2],
+      [emitKind.alarm, 1, 2],
+    ]);
+    // rule 0's input drops: no output or point, the alarm clears
+    setInput(0, 0);
+    batch.clearEvents();
+    batch.run(0, 3);
+    expect(events(arena, batch).filter(({ rule }) => rule === 0).map(({ kind, aux }) => [kind, aux])).toEqual([[emitKind.alarm, 0]]);
+    expect(batch.reported(0)).toBe(0);
+  });
+
+  it('leaves `current` at the rule that trapped, with the events before it kept, so the host can resume after it', async () => {
+    const { arena, batch, instances } = await batchOf([producer, trapper, producer]);
+    for (const rule of [0, 2]) arena.f64[instances[rule]!.slots.inputs[0]! / 8] = 2;
     batch.clearEvents();
     expect(() => batch.run(0, 1)).toThrow();
     expect(batch.current).toBe(1);
     expect([batch.ticks(0), batch.ticks(1), batch.ticks(2)]).toEqual([1, 0, 0]);
+    expect(new Set(events(arena, batch).map(({ rule }) => rule))).toEqual(new Set([0]));
     batch.run(2, 1);
     expect(batch.ticks(2)).toBe(1);
+    expect(events(arena, batch).map(({ rule }) => rule)).toEqual([0, 0, 0, 2, 2, 2]);
   });
 });

@@ -1,84 +1,200 @@
 // The gateway's batch entry into its rules: a small generated WebAssembly module that steps every
 // rule in one call from JavaScript, because a call from JavaScript into WebAssembly, and the host
 // code around it, cost more per rule than a call between two modules (docs/performance.md,
-// "Rules"). Each rule keeps its own instance, memory and fuel: the batch module holds only the
-// rules' mw_step functions in a table and, in its own memory, a record per rule (the fuel budget,
-// 0 to skip the rule; the step's result; the most fuel used in a tick; ticks run) and the list of
-// rules that reported events in this tick, so the host visits only those. A rule that traps
-// unwinds the whole call; `current` names the rule that was running, and the host resumes the
-// batch at the next rule, so every other rule still runs in the same tick, in the same order.
+// "Rules"). It imports the gateway's rule memory (common/rule-arena.ts) and keeps its own data in a
+// host area of it, apart from every rule's region: a record per rule (the fuel budget, 0 to skip
+// the rule; the step's result; the most fuel used in a tick; ticks run; the range of its emit
+// entries), an emit entry per output, point and alarm (its kind, its slot's address, its index in
+// the host's tables), the alarm states the host has reported, and the tick's events.
+//
+// Right after a rule that noted events returns, the module reads that rule's slots (still in the
+// cache) and appends one event per written output, published point and alarm transition, with the
+// value's NaN canonicalised and the point's quality clamped, clearing the flags it consumed. The
+// host then walks one flat list of events instead of every slot of every rule that had one: table
+// walks in JavaScript cost a map, bounds and detach check per typed-array access. A rule that
+// traps unwinds the whole call; `current` names the rule that was running, the events already
+// appended stay, and the host resumes the batch at the next rule, so every other rule still runs
+// in the same tick, in the same order, and the events stay in rule order.
 import { assert } from './assert.ts';
+import { pageBytes, type RuleArena, type RuleRegion } from './rule-arena.ts';
+import { slotLayout } from './rule-abi.ts';
 import { concatBytes, encodeName, encodeS32, encodeSection, encodeU32 } from './rule-wasm.ts';
-import { webAssembly, type WasmGlobal, type WasmMemory, type WasmTable } from './rule-webassembly.ts';
+import { webAssembly, type WasmGlobal, type WasmTable } from './rule-webassembly.ts';
 
 const i32 = 0x7f;
 const f64 = 0x7c;
-/** Bytes of a rule's record: +0 i32 budget, +4 i32 result, +8 i32 most fuel used, +16 f64 ticks run. */
+/** Bytes of a rule's record: +0 i32 budget, +4 i32 result, +8 i32 most fuel used, +16 f64 ticks run, +24 i32 first entry, +28 i32 end of its entries (byte addresses). */
 const recordBytes = 32;
-/** The events list starts here; the i32 at 0 counts its entries. */
-const listOffset = 16;
+/** Bytes of an emit entry: +0 i32 kind, +4 i32 slot address, +8 i32 index in the host's tables of that kind. */
+const entryBytes = 12;
+/** Bytes of an event: +0 f64 value, +8 i32 code (kind | aux << 2 | rule << 4), +12 i32 index. */
+const eventBytes = 16;
 
-export function recordsOffset(count: number): number {
-  return Math.ceil((listOffset + count * 4) / 32) * 32;
+/** What an emit entry or event is about. */
+export const emitKind = { output: 0, point: 1, alarm: 2 } as const;
+
+/** Where the batch's data lies in its host area (byte offsets from the area's base). */
+export interface BatchLayout {
+  readonly rules: number;
+  readonly entries: number;
+  readonly alarms: number;
+  readonly eventCountAt: number;
+  readonly recordsAt: number;
+  readonly entriesAt: number;
+  readonly reportedAt: number;
+  readonly eventsAt: number;
+  readonly bytes: number;
 }
 
-/** The module for `count` rules: run(from i32, tick f64) steps rules from..count-1. */
-export function batchModuleBytes(count: number): Uint8Array {
-  assert(Number.isInteger(count) && count >= 1 && count <= 1 << 20, 'a batch holds 1 to 2^20 rules');
-  const records = recordsOffset(count);
-  const pages = Math.ceil((records + count * recordBytes) / 65_536);
-  // params: 0 from, 1 tick; locals: 2 k, 3 fuel, 4 result, 5 record, 6 used
-  const body = [
-    0x01, 0x05, i32,
-    0x20, 0x00, 0x21, 0x02,
-    0x02, 0x40, 0x03, 0x40,
-    0x20, 0x02, 0x41, ...encodeS32(count), 0x4f, 0x0d, 0x01, // if (k >= count) break
-    0x20, 0x02, 0x24, 0x00, // current = k
-    0x20, 0x02, 0x41, 0x05, 0x74, 0x41, ...encodeS32(records), 0x6a, 0x22, 0x05, // record = records + k * 32
-    0x28, 0x02, 0x00, 0x22, 0x03, // fuel = record.budget
-    0x04, 0x40,
-    0x20, 0x03, 0x20, 0x01, 0x20, 0x02, 0x11, 0x00, 0x00, 0x21, 0x04, // result = table[k](fuel, tick)
-    0x20, 0x05, 0x20, 0x04, 0x36, 0x02, 0x04, // record.result = result
-    0x20, 0x05, 0x20, 0x05, 0x2b, 0x03, 0x10, 0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0xa0, 0x39, 0x03, 0x10, // record.ticks += 1
-    0x20, 0x03, 0x20, 0x04, 0x20, 0x04, 0x41, 0x1f, 0x75, 0x73, 0x6b, 0x22, 0x06, // used = fuel - (result ^ (result >> 31))
-    0x20, 0x05, 0x28, 0x02, 0x08, 0x4a, 0x04, 0x40, 0x20, 0x05, 0x20, 0x06, 0x36, 0x02, 0x08, 0x0b, // record.usedMax = max
-    0x20, 0x04, 0x41, 0x00, 0x48, 0x04, 0x40, // if (result < 0): list[count++] = k
-    0x41, 0x00, 0x28, 0x02, 0x00, 0x41, 0x02, 0x74, 0x20, 0x02, 0x36, 0x02, ...encodeU32(listOffset),
-    0x41, 0x00, 0x41, 0x00, 0x28, 0x02, 0x00, 0x41, 0x01, 0x6a, 0x36, 0x02, 0x00,
-    0x0b,
-    0x0b,
-    0x20, 0x02, 0x41, 0x01, 0x6a, 0x21, 0x02, 0x0c, 0x00, // k++; continue
-    0x0b, 0x0b, 0x0b,
+export function batchLayout(rules: number, entries: number, alarms: number): BatchLayout {
+  const recordsAt = 16;
+  const entriesAt = recordsAt + rules * recordBytes;
+  const reportedAt = entriesAt + entries * entryBytes;
+  const eventsAt = Math.ceil((reportedAt + alarms) / 16) * 16;
+  return { rules, entries, alarms, eventCountAt: 0, recordsAt, entriesAt, reportedAt, eventsAt, bytes: eventsAt + entries * eventBytes };
+}
+
+// ---- a few instructions by name (the module is small enough to write by hand) ----
+const get = (local: number): number[] => [0x20, local];
+const set = (local: number): number[] => [0x21, local];
+const tee = (local: number): number[] => [0x22, local];
+const const32 = (value: number): number[] => [0x41, ...encodeS32(value | 0)];
+const load32 = (offset = 0): number[] => [0x28, 2, ...encodeU32(offset)];
+const load8 = (offset = 0): number[] => [0x2d, 0, ...encodeU32(offset)];
+const loadF64 = (offset = 0): number[] => [0x2b, 3, ...encodeU32(offset)];
+const store32 = (offset = 0): number[] => [0x36, 2, ...encodeU32(offset)];
+const store8 = (offset = 0): number[] => [0x3a, 0, ...encodeU32(offset)];
+const storeF64 = (offset = 0): number[] => [0x39, 3, ...encodeU32(offset)];
+const [add, sub, or, xor, shl, shrS, eq, ne, ltS, ltU, geU, eqz, gtS] = [[0x6a], [0x6b], [0x72], [0x73], [0x74], [0x75], [0x46], [0x47], [0x48], [0x49], [0x4f], [0x45], [0x4a]];
+const [block, loop, end, select] = [[0x02, 0x40], [0x03, 0x40], [0x0b], [0x1b]];
+const ifVoid = [0x04, 0x40];
+const elseOp = [0x05];
+const br = (depth: number): number[] => [0x0c, depth];
+const brIf = (depth: number): number[] => [0x0d, depth];
+/** The canonical quiet NaN, as WebAssembly f64.const. */
+const canonicalNaN = [0x44, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f];
+
+/** The module for a layout at `base` in the arena: run(from i32, tick f64) steps rules from..count-1. */
+export function batchModuleBytes(layout: BatchLayout, base: number): Uint8Array {
+  const { rules } = layout;
+  assert(Number.isInteger(rules) && rules >= 1 && rules <= 1 << 20, 'a batch holds 1 to 2^20 rules');
+  const records = base + layout.recordsAt;
+  const eventCount = base + layout.eventCountAt;
+  const events = base + layout.eventsAt;
+  const reported = base + layout.reportedAt;
+  // params: 0 from, 1 tick; i32 locals: 2 k, 3 fuel, 4 result, 5 record, 6 used, 7 entry, 8 end, 9 slot, 10 code, 11 at, 12 quality/active
+  const [from, tick, k, fuel, result, record, used, entry, last, slot, code, at, flag] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const { output, point, alarm } = slotLayout;
+  // one entry of a rule with events: its event code, or -1 for none
+  const entryCode = [
+    ...const32(-1), ...set(code),
+    ...get(entry), ...load32(4), ...set(slot),
+    ...get(entry), ...load32(0), ...tee(flag), ...eqz, ...ifVoid, // output: written this tick
+    ...get(slot), ...load8(output.dirty), ...ifVoid,
+    ...get(slot), ...const32(0), ...store8(output.dirty),
+    ...const32(emitKind.output), ...set(code),
+    ...end,
+    ...elseOp,
+    ...get(flag), ...const32(emitKind.point), ...eq, ...ifVoid, // point: published this tick, quality clamped to bad
+    ...get(slot), ...load8(point.publish), ...ifVoid,
+    ...get(slot), ...const32(0), ...store8(point.publish),
+    ...get(slot), ...load8(point.quality), ...tee(flag), ...const32(2), ...get(flag), ...const32(2), ...ltU, ...select,
+    ...const32(2), ...shl, ...const32(emitKind.point), ...or, ...set(code),
+    ...end,
+    ...elseOp, // alarm: its active state differs from the one the host reported
+    ...get(slot), ...load8(alarm.active), ...const32(0), ...ne, ...tee(flag),
+    ...get(entry), ...load32(8), ...const32(reported), ...add, ...tee(at), ...load8(), ...ne, ...ifVoid,
+    ...get(at), ...get(flag), ...store8(),
+    ...get(flag), ...const32(2), ...shl, ...const32(emitKind.alarm), ...or, ...set(code),
+    ...end,
+    ...end,
+    ...end,
   ];
+  const append = [
+    ...get(code), ...const32(0), ...ltS, ...eqz, ...ifVoid,
+    ...const32(eventCount), ...load32(), ...tee(at), ...const32(4), ...shl, ...const32(events), ...add, ...tee(at), // at = events + n * 16
+    ...get(slot), ...loadF64(0), ...canonicalNaN, ...get(slot), ...loadF64(0), ...get(slot), ...loadF64(0), [0x61], ...select, ...storeF64(0),
+    ...get(at), ...get(code), ...get(k), ...const32(4), ...shl, ...or, ...store32(8),
+    ...get(at), ...get(entry), ...load32(8), ...store32(12),
+    ...const32(eventCount), ...const32(eventCount), ...load32(), ...const32(1), ...add, ...store32(),
+    ...end,
+  ].flat();
+  const walk = [
+    ...get(record), ...load32(24), ...set(entry),
+    ...get(record), ...load32(28), ...set(last),
+    ...block, ...loop,
+    ...get(entry), ...get(last), ...geU, ...brIf(1),
+    ...entryCode,
+    ...append,
+    ...get(entry), ...const32(entryBytes), ...add, ...set(entry),
+    ...br(0),
+    ...end, ...end,
+  ];
+  const body = [
+    1, 11, i32,
+    ...get(from), ...set(k),
+    ...block, ...loop,
+    ...get(k), ...const32(rules), ...geU, ...brIf(1), // if (k >= count) break
+    ...get(k), 0x24, 0x00, // current = k
+    ...get(k), ...const32(5), ...shl, ...const32(records), ...add, ...tee(record), // record = records + k * 32
+    ...load32(0), ...tee(fuel), // fuel = record.budget
+    ...ifVoid,
+    ...get(fuel), ...get(tick), ...get(k), 0x11, 0x00, 0x00, ...set(result), // result = table[k](fuel, tick)
+    ...get(record), ...get(result), ...store32(4),
+    ...get(record), ...get(record), ...loadF64(16), 0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0xa0, ...storeF64(16), // record.ticks += 1
+    ...get(fuel), ...get(result), ...get(result), ...const32(31), ...shrS, ...xor, ...sub, ...tee(used), // used = fuel - (result ^ (result >> 31))
+    ...get(record), ...load32(8), ...gtS, ...ifVoid, ...get(record), ...get(used), ...store32(8), ...end, // record.usedMax = max
+    ...get(result), ...const32(0), ...ltS, ...ifVoid, ...walk, ...end, // events: append them
+    ...end,
+    ...get(k), ...const32(1), ...add, ...set(k), ...br(0), // k++; continue
+    ...end, ...end, ...end,
+  ];
+  const memoryImport = [...encodeName('millwright'), ...encodeName('memory'), 0x02, 0x00, 0x00];
   return concatBytes([
     Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]),
     encodeSection(1, [2, 0x60, 2, i32, f64, 1, i32, 0x60, 2, i32, f64, 0]),
+    encodeSection(2, [1, ...memoryImport]),
     encodeSection(3, [1, 1]),
-    encodeSection(4, [1, 0x70, 0x01, ...encodeU32(count), ...encodeU32(count)]),
-    encodeSection(5, [1, 0x01, ...encodeU32(pages), ...encodeU32(pages)]),
+    encodeSection(4, [1, 0x70, 0x01, ...encodeU32(rules), ...encodeU32(rules)]),
     encodeSection(6, [1, i32, 1, 0x41, 0x00, 0x0b]),
-    encodeSection(7, [4, ...encodeName('run'), 0x00, 0x00, ...encodeName('table'), 0x01, 0x00, ...encodeName('memory'), 0x02, 0x00, ...encodeName('current'), 0x03, 0x00]),
+    encodeSection(7, [3, ...encodeName('run'), 0x00, 0x00, ...encodeName('table'), 0x01, 0x00, ...encodeName('current'), 0x03, 0x00]),
     encodeSection(10, [1, ...encodeU32(body.length), ...body]),
   ]);
 }
 
 export class RuleBatch {
   readonly run: (from: number, tick: number) => void;
+  readonly layout: BatchLayout;
+  /** The host area in the arena (released with the host). */
+  readonly area: RuleRegion;
+  readonly #arena: RuleArena;
   readonly #table: WasmTable;
   readonly #current: WasmGlobal;
-  readonly #i32: Int32Array;
-  readonly #f64: Float64Array;
+  /** Byte addresses in the arena. */
   readonly #records: number;
+  readonly #entries: number;
+  readonly #reported: number;
+  readonly #eventCount: number;
+  readonly #events: number;
 
-  constructor(readonly count: number) {
-    const { exports } = new webAssembly.Instance(new webAssembly.Module(batchModuleBytes(count)), {});
+  /** A batch of `rules` rules with `entries` emit entries in all, `alarms` of them alarms, in a host area of `arena`. */
+  constructor(arena: RuleArena, rules: number, entries: number, alarms: number) {
+    const layout = batchLayout(rules, entries, alarms);
+    this.layout = layout;
+    this.#arena = arena;
+    this.area = arena.allocate(Math.ceil(layout.bytes / pageBytes));
+    const base = this.area.base;
+    // 8-byte alignment for the f64 fields (a region's base is a multiple of 64)
+    assert(base % 8 === 0, 'the batch area is 8-byte aligned');
+    const { exports } = new webAssembly.Instance(new webAssembly.Module(batchModuleBytes(layout, base)), { millwright: { memory: arena.memory } });
     this.run = exports['run'] as (from: number, tick: number) => void;
     this.#table = exports['table'] as WasmTable;
     this.#current = exports['current'] as WasmGlobal;
-    const buffer = (exports['memory'] as WasmMemory).buffer;
-    this.#i32 = new Int32Array(buffer);
-    this.#f64 = new Float64Array(buffer);
-    this.#records = recordsOffset(count);
+    this.#records = base + layout.recordsAt;
+    this.#entries = base + layout.entriesAt;
+    this.#reported = base + layout.reportedAt;
+    this.#eventCount = base + layout.eventCountAt;
+    this.#events = base + layout.eventsAt;
   }
 
   /** Points rule `index` at an instance's mw_step (at start and after every restart). */
@@ -86,40 +202,65 @@ export class RuleBatch {
     this.#table.set(index, step);
   }
 
+  /** The emit entries of rule `index` are entries first..end-1 (set once, at construction). */
+  setEntries(index: number, first: number, end: number): void {
+    const at = (this.#records + index * recordBytes) / 4;
+    this.#arena.i32[at + 6] = this.#entries + first * entryBytes;
+    this.#arena.i32[at + 7] = this.#entries + end * entryBytes;
+  }
+
+  /** Emit entry `entry`: an output, point or alarm slot (byte address in the arena) and its index in the host's tables. */
+  setEntry(entry: number, kind: number, slot: number, index: number): void {
+    const at = (this.#entries + entry * entryBytes) / 4;
+    const words = this.#arena.i32;
+    words[at] = kind;
+    words[at + 1] = slot;
+    words[at + 2] = index;
+  }
+
+  /** The state of alarm `alarm` the host has reported (1 active), which the batch compares each event tick. */
+  reported(alarm: number): number {
+    return this.#arena.u8[this.#reported + alarm]!;
+  }
+
+  setReported(alarm: number, active: number): void {
+    this.#arena.u8[this.#reported + alarm] = active;
+  }
+
   /** The fuel rule `index` runs on from now on; 0 skips it (quarantined, or down after a fault). */
   setBudget(index: number, fuel: number): void {
-    this.#i32[(this.#records + index * recordBytes) / 4] = fuel;
+    this.#arena.i32[(this.#records + index * recordBytes) / 4] = fuel;
   }
 
   budget(index: number): number {
-    return this.#i32[(this.#records + index * recordBytes) / 4]!;
+    return this.#arena.i32[(this.#records + index * recordBytes) / 4]!;
   }
 
   /** What rule `index`'s mw_step returned in its last tick. */
   result(index: number): number {
-    return this.#i32[(this.#records + index * recordBytes) / 4 + 1]!;
+    return this.#arena.i32[(this.#records + index * recordBytes) / 4 + 1]!;
   }
 
   fuelUsedMax(index: number): number {
-    return this.#i32[(this.#records + index * recordBytes) / 4 + 2]!;
+    return this.#arena.i32[(this.#records + index * recordBytes) / 4 + 2]!;
   }
 
   ticks(index: number): number {
-    return this.#f64[(this.#records + index * recordBytes) / 8 + 2]!;
+    return this.#arena.f64[(this.#records + index * recordBytes) / 8 + 2]!;
   }
 
   /** Empties the events list (before a tick's first run). */
   clearEvents(): void {
-    this.#i32[0] = 0;
+    this.#arena.i32[this.#eventCount / 4] = 0;
   }
 
   get eventCount(): number {
-    return this.#i32[0]!;
+    return this.#arena.i32[this.#eventCount / 4]!;
   }
 
-  /** The `at`-th rule that reported events in this tick (in rule order). */
-  eventRule(at: number): number {
-    return this.#i32[listOffset / 4 + at]!;
+  /** Index in the arena's f64 view of the first event's value; an event is two f64s (the value, then code and index as i32s). */
+  get eventsF64(): number {
+    return this.#events / 8;
   }
 
   /** The rule that was running when run() threw. */
@@ -127,3 +268,10 @@ export class RuleBatch {
     return this.#current.value as number;
   }
 }
+
+/** An event's parts, from its code word. */
+export const eventCode = {
+  kind: (code: number): number => code & 3,
+  aux: (code: number): number => (code >> 2) & 3,
+  rule: (code: number): number => code >>> 4,
+} as const;

@@ -83,11 +83,12 @@ function immediates(reader: ByteReader, op: number): void {
   }
 }
 
-function charge(cost: number, globals: FuelGlobals): number[] {
+/** fuel -= cost; if (fuel < 0) { status = fuel; unreachable }, the new fuel kept in `scratch` (an i32 local no instruction holds across this point) rather than read back from the global. */
+function charge(cost: number, globals: FuelGlobals, scratch: number): number[] {
   const fuel = encodeU32(globals.fuel);
   const status = encodeU32(globals.status);
-  // fuel -= cost; if (fuel < 0) { status = fuel; unreachable }
-  return [0x23, ...fuel, 0x41, ...encodeS32(cost), 0x6b, 0x24, ...fuel, 0x23, ...fuel, 0x41, 0x00, 0x48, 0x04, 0x40, 0x41, trapStatus.fuel, 0x24, ...status, 0x00, 0x0b];
+  const local = encodeU32(scratch);
+  return [0x23, ...fuel, 0x41, ...encodeS32(cost), 0x6b, 0x22, ...local, 0x24, ...fuel, 0x20, ...local, 0x41, 0x00, 0x48, 0x04, 0x40, 0x41, trapStatus.fuel, 0x24, ...status, 0x00, 0x0b];
 }
 
 /** Replaces body[at, end) with `bytes` (a pure insertion when end === at). */
@@ -188,14 +189,14 @@ export function instrumentBody(body: Uint8Array, params: number, globals: FuelGl
   const out: number[] = [...encodeU32(groups + 5)];
   for (let index = groupsStart; index < localsEnd; index++) out.push(body[index]!);
   out.push(1, 0x7f, 1, 0x7e, 1, 0x7d, 1, 0x7c, 1, 0x7f);
-  out.push(...charge(costs[0]!, globals));
+  out.push(...charge(costs[0]!, globals, temp));
   out.push(0x23, 0x00, 0x21, ...encodeU32(temp + 4)); // the base, read once per call: a local is a register
   let copied = localsEnd;
   // Loop charges are insertions at the next instruction's start; they go before that instruction's own edit.
   edits.sort((a, b) => a.at - b.at || a.end - b.end);
   for (const edit of edits) {
     for (let index = copied; index < edit.at; index++) out.push(body[index]!);
-    const bytes = edit.loopCost === undefined ? edit.bytes : charge(costs[edit.loopCost]!, globals);
+    const bytes = edit.loopCost === undefined ? edit.bytes : charge(costs[edit.loopCost]!, globals, temp);
     for (const byte of bytes) out.push(byte);
     copied = edit.end;
   }

@@ -23,6 +23,8 @@ export interface WatRule {
 }
 
 const headerSlot = 1024;
+/** Where a test rule keeps its header slot (the tick count is its first f64). */
+export const headerSlotAddress = headerSlot;
 const slotStride = 24;
 const namesBase = 8192;
 

@@ -5,7 +5,7 @@
 // see the current inputs; and two hosts fed the same ticks produce the same trace.
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../common/random.ts';
-import type { WatRule } from '../../common/rule-test-modules.ts';
+import { headerSlotAddress, slotAddress, type WatRule } from '../../common/rule-test-modules.ts';
 import { ScanCore } from '../scan/scan-core.ts';
 import { OutputPrinter } from '../scan/trace.ts';
 import type { LoadedRule } from './load-rules.ts';
@@ -115,6 +115,17 @@ describe('rule host batch', () => {
     expect(rig.tick(3)).toEqual([]);
     expect(rig.host.release('trapping')).toBe(true);
     expect(rig.tick(4)).toEqual(['tick 4 write line1/m/a 24']);
+  });
+
+  it('replays into a restarted rule each input as the scan holds it, changed at the tick it last came in', async () => {
+    const base: WatRule = { inputs: ['m/in'], outputs: [{ name: 'm/a', safe: -1 }, { name: 'm/b', safe: -1 }], tick: '' };
+    const input = slotAddress('input', 0, base);
+    // faults once, at tick 1; writes the input's changed tick to m/a and its quality to m/b
+    const restarting: WatRule = { ...base, tick: `(if (f64.eq (f64.load (i32.const ${headerSlotAddress})) (f64.const 1)) (then (unreachable))) (call $output (i32.const 0) (f64.load (i32.const ${input + 8}))) (call $output (i32.const 1) (f64.convert_i32_u (i32.load8_u (i32.const ${input + 16}))))` };
+    const rig = await hostFor([['restarting', restarting]]);
+    expect(rig.tick(0, 7)).toEqual(['tick 0 write line1/m/a 0', 'tick 0 write line1/m/b 0']);
+    expect(rig.tick(1)).toEqual(['tick 1 write line1/m/a -1', 'tick 1 write line1/m/b -1']);
+    expect(rig.tick(2)).toEqual(['tick 2 write line1/m/a 0', 'tick 2 write line1/m/b 0']); // restarted: the sample of tick 0, still good
   });
 
   it('keeps an alarm active across a fault and restart, and reports only real transitions', async () => {

@@ -1,16 +1,29 @@
 // The rule host's per-tick data, flat: one entry per input, output, point and alarm of all hosted
 // rules in typed arrays, with each rule's entries in one range. A tick touches these few arrays
 // and the rules' shared memory (the arena), not a dozen small objects per rule (which cost a cache miss each: see
-// docs/performance.md, "Rules"). Inputs are grouped by the tag they read, so copying a tick's
-// changes is one pass over the watched tags; the host's own copy of every input and alarm state
-// is replayed into a rule's instance when it (re)starts.
+// docs/performance.md, "Rules"). A tick's changed samples go straight into the input slots of the
+// rules that read them; a rule that (re)starts gets every input replayed from the scan's snapshot
+// (with the tick each tag last changed, which the host keeps) and the alarm states the host reported.
+// What rules produce is read by the batch module (common/rule-batch.ts) from the emit entries
+// written here: each output, point and alarm slot with its index in these tables.
 import { slotLayout, severityCodes } from '../../common/rule-abi.ts';
 import type { RuleArena } from '../../common/rule-arena.ts';
+import { emitKind, RuleBatch } from '../../common/rule-batch.ts';
 import type { RuleInstance } from '../../common/rule-instance.ts';
 import type { StepContext } from '../scan/step.ts';
 import type { RuleBinding } from './rule-plan.ts';
 
-const good = 0;
+const { input: inputSlot } = slotLayout;
+
+/** The f64 index of an input slot's value in the arena (its changed tick is the next f64). */
+function slotValueAt(slot: number): number {
+  return (slot + inputSlot.value) / 8;
+}
+
+/** The byte index of an input slot's quality, from the f64 index of its value. */
+function qualityAt(valueAt: number): number {
+  return valueAt * 8 - inputSlot.value + inputSlot.quality;
+}
 const noReader = -1;
 const manyReaders = -2;
 
@@ -22,14 +35,9 @@ function ranges(bindings: readonly RuleBinding[], count: (binding: RuleBinding) 
 
 export class HostTables {
   readonly inputStart: Int32Array;
-  readonly inputRule: Int32Array;
   readonly inputTag: Int32Array;
-  /** f64 index of the value (the changed tick follows it) and byte index of the quality in the arena. */
+  /** f64 index of the value in the arena; the changed tick follows it, and the quality byte follows that. */
   readonly inputValueAt: Int32Array;
-  readonly inputQualityAt: Int32Array;
-  readonly mirrorValue: Float64Array;
-  readonly mirrorTick: Float64Array;
-  readonly mirrorQuality: Uint8Array;
   /** Distinct tags read by any rule, ascending; inputs of watched tag w: readers[readerStart[w] .. readerStart[w + 1]). */
   readonly watched: Int32Array;
   readonly readerStart: Int32Array;
@@ -37,38 +45,29 @@ export class HostTables {
 
   readonly outputStart: Int32Array;
   readonly outputTag: Int32Array;
-  readonly outputValueAt: Int32Array;
-  readonly outputDirtyAt: Int32Array;
   readonly pointStart: Int32Array;
   readonly pointTag: Int32Array;
-  readonly pointValueAt: Int32Array;
-  readonly pointQualityAt: Int32Array;
-  readonly pointPublishAt: Int32Array;
   readonly alarmStart: Int32Array;
   readonly alarmIndex: Int32Array;
   readonly alarmStateTag: Int32Array;
   readonly alarmSeverity: Int32Array;
-  readonly alarmValueAt: Int32Array;
-  readonly alarmActiveAt: Int32Array;
-  /** The alarm states the host has reported (1 active), replayed into a restarted instance. */
-  readonly alarmActive: Uint8Array;
-  /** 1 for a rule whose instance is up (its region takes inputs), 0 while it is down. */
-  readonly running: Uint8Array;
+  /** Steps the rules and reads what they produced; it keeps the alarm states the host reported. Undefined without rules. */
+  readonly batch: RuleBatch | undefined;
   /** Maps a tag to its watched entry (-1: no rule reads it), sized to the scan's tag table. */
   #watchIndex = new Int32Array(0);
   /** By tag: the one input that reads it, or noReader, or manyReaders. */
   #soleReader = new Int32Array(0);
+  /** By tag: the tick its last sample came in (-1: none since the host's first step). */
+  #changedTick = new Float64Array(0);
   readonly #arena: RuleArena;
 
   constructor(bindings: readonly RuleBinding[], arena: RuleArena) {
     this.#arena = arena;
-    this.running = new Uint8Array(bindings.length);
     this.inputStart = ranges(bindings, (binding) => binding.inputTags.length);
     this.outputStart = ranges(bindings, (binding) => binding.outputTags.length);
     this.pointStart = ranges(bindings, (binding) => binding.pointTags.length);
     this.alarmStart = ranges(bindings, (binding) => binding.alarmIndices.length);
     this.inputTag = Int32Array.from(bindings.flatMap((binding) => binding.inputTags));
-    this.inputRule = Int32Array.from(bindings.flatMap((binding, index) => binding.inputTags.map(() => index)));
     this.outputTag = Int32Array.from(bindings.flatMap((binding) => binding.outputTags));
     this.pointTag = Int32Array.from(bindings.flatMap((binding) => binding.pointTags));
     this.alarmIndex = Int32Array.from(bindings.flatMap((binding) => binding.alarmIndices));
@@ -76,18 +75,6 @@ export class HostTables {
     this.alarmSeverity = Int32Array.from(bindings.flatMap((binding) => binding.manifest.alarms.map((alarm) => severityCodes[alarm.severity])));
     const inputs = this.inputTag.length;
     this.inputValueAt = new Int32Array(inputs);
-    this.inputQualityAt = new Int32Array(inputs);
-    this.mirrorValue = new Float64Array(inputs);
-    this.mirrorTick = new Float64Array(inputs).fill(-1);
-    this.mirrorQuality = new Uint8Array(inputs).fill(2);
-    this.outputValueAt = new Int32Array(this.outputTag.length);
-    this.outputDirtyAt = new Int32Array(this.outputTag.length);
-    this.pointValueAt = new Int32Array(this.pointTag.length);
-    this.pointQualityAt = new Int32Array(this.pointTag.length);
-    this.pointPublishAt = new Int32Array(this.pointTag.length);
-    this.alarmValueAt = new Int32Array(this.alarmIndex.length);
-    this.alarmActiveAt = new Int32Array(this.alarmIndex.length);
-    this.alarmActive = new Uint8Array(this.alarmIndex.length);
     const byTag = new Map<number, number[]>();
     this.inputTag.forEach((tag, input) => byTag.set(tag, [...(byTag.get(tag) ?? []), input]));
     this.watched = Int32Array.from([...byTag.keys()].sort((a, b) => a - b));
@@ -98,82 +85,99 @@ export class HostTables {
       for (const input of byTag.get(tag)!) this.readers[next++] = input;
       this.readerStart[index + 1] = next;
     });
+    const alarms = this.alarmIndex.length;
+    this.batch = bindings.length === 0 ? undefined : new RuleBatch(arena, bindings.length, this.outputTag.length + this.pointTag.length + alarms, alarms);
+    for (let rule = 0; rule < bindings.length; rule++) this.batch!.setEntries(rule, this.#firstEntry(rule), this.#firstEntry(rule + 1));
   }
 
-  /** Locates rule `rule`'s slots in a new instance, replays the host's inputs and alarm states into it, and marks it running. */
-  locate(rule: number, instance: RuleInstance): void {
-    this.running[rule] = 1;
-    const { input, output, point, alarm } = slotLayout;
+  /** A rule's emit entries: its outputs, then its points, then its alarms. */
+  #firstEntry(rule: number): number {
+    return this.outputStart[rule]! + this.pointStart[rule]! + this.alarmStart[rule]!;
+  }
+
+  /** 1 if the host has reported alarm `at` (of all hosted alarms) active. */
+  reported(at: number): number {
+    return this.batch!.reported(at);
+  }
+
+  setReported(at: number, active: number): void {
+    this.batch!.setReported(at, active);
+  }
+
+  /**
+   * Locates rule `rule`'s slots in a new instance and replays into it the alarm states the host
+   * reported and every input: from `snapshot` once the host has stepped (a restart), else as never
+   * sampled (value 0, bad, changed at tick -1; the host's first step then copies every input).
+   */
+  locate(rule: number, instance: RuleInstance, snapshot?: StepContext): void {
+    const { alarm } = slotLayout;
     const { slots } = instance;
     const { f64, u8 } = this.#arena;
     for (let at = this.inputStart[rule]!, own = 0; at < this.inputStart[rule + 1]!; at++, own++) {
-      const slot = slots.inputs[own]!;
-      this.inputValueAt[at] = (slot + input.value) / 8;
-      this.inputQualityAt[at] = slot + input.quality;
-      f64[this.inputValueAt[at]!] = this.mirrorValue[at]!;
-      f64[this.inputValueAt[at]! + 1] = this.mirrorTick[at]!;
-      u8[this.inputQualityAt[at]!] = this.mirrorQuality[at]!;
+      const valueAt = slotValueAt(slots.inputs[own]!);
+      this.inputValueAt[at] = valueAt;
+      const tag = this.inputTag[at]!;
+      const sampled = snapshot !== undefined && tag < this.#changedTick.length;
+      const raw = sampled ? snapshot.values[tag]! : 0;
+      f64[valueAt] = raw !== raw ? NaN : raw;
+      f64[valueAt + 1] = sampled ? this.#changedTick[tag]! : -1;
+      u8[qualityAt(valueAt)] = sampled ? snapshot.qualities[tag]! : 2;
     }
-    for (let at = this.outputStart[rule]!, own = 0; at < this.outputStart[rule + 1]!; at++, own++) {
-      this.outputValueAt[at] = (slots.outputs[own]! + output.value) / 8;
-      this.outputDirtyAt[at] = slots.outputs[own]! + output.dirty;
-    }
-    for (let at = this.pointStart[rule]!, own = 0; at < this.pointStart[rule + 1]!; at++, own++) {
-      this.pointValueAt[at] = (slots.points[own]! + point.value) / 8;
-      this.pointQualityAt[at] = slots.points[own]! + point.quality;
-      this.pointPublishAt[at] = slots.points[own]! + point.publish;
-    }
+    const batch = this.batch!;
+    let entry = this.#firstEntry(rule);
+    for (let at = this.outputStart[rule]!, own = 0; at < this.outputStart[rule + 1]!; at++, own++) batch.setEntry(entry++, emitKind.output, slots.outputs[own]!, at);
+    for (let at = this.pointStart[rule]!, own = 0; at < this.pointStart[rule + 1]!; at++, own++) batch.setEntry(entry++, emitKind.point, slots.points[own]!, at);
     for (let at = this.alarmStart[rule]!, own = 0; at < this.alarmStart[rule + 1]!; at++, own++) {
-      this.alarmValueAt[at] = (slots.alarms[own]! + alarm.value) / 8;
-      this.alarmActiveAt[at] = slots.alarms[own]! + alarm.active;
-      if (this.alarmActive[at] === 1) u8[this.alarmActiveAt[at]!] = 1;
+      batch.setEntry(entry++, emitKind.alarm, slots.alarms[own]!, at);
+      if (batch.reported(at) === 1) u8[slots.alarms[own]! + alarm.active] = 1;
     }
   }
 
   /**
-   * The tick's changed tags, from the scan's list: each sample into the host's copy and into the
-   * regions of the rules that read it and are running. One loop over typed arrays, with no call
-   * per sample (a double passed to a call that is not inlined is boxed: an allocation each).
+   * The tick's changed tags, from the scan's list: each sample into the input slots of the rules
+   * that read it. A rule that is down gets them too: its region stays its own until it restarts,
+   * and a restart clears it and replays from the snapshot. One loop over as few typed arrays as
+   * possible, each access in optimised code costs a map, bounds and detach check; and no call per
+   * sample (a double passed to a call that is not inlined is boxed: an allocation each).
    */
   copyChanged(context: StepContext): void {
     const { changedTags, changedCount, values, qualities, tick } = context;
     if (this.#soleReader.length !== values.length) this.#watch(values.length);
     const soleReader = this.#soleReader;
-    const { inputRule, running, mirrorValue, mirrorTick, mirrorQuality, inputValueAt, inputQualityAt } = this;
+    const changedTick = this.#changedTick;
+    const inputValueAt = this.inputValueAt;
     const { f64, u8 } = this.#arena;
+    let shared = 0;
     for (let at = 0; at < changedCount; at++) {
       const tag = changedTags[at]!;
+      changedTick[tag] = tick;
       const input = soleReader[tag]!;
       if (input < 0) {
-        if (input === manyReaders) this.#copyToReaders(tag, values[tag]!, qualities[tag]!, tick);
+        if (input === manyReaders) shared++;
         continue;
       }
       // the common case, straight-line: one rule reads this tag
       const raw = values[tag]!;
-      const value = raw !== raw ? NaN : raw;
-      const quality = qualities[tag]!;
-      mirrorValue[input] = value;
-      mirrorTick[input] = tick;
-      mirrorQuality[input] = quality;
-      if (running[inputRule[input]!] === 0) continue;
       const valueAt = inputValueAt[input]!;
-      f64[valueAt] = value;
+      f64[valueAt] = raw !== raw ? NaN : raw;
       f64[valueAt + 1] = tick;
-      u8[inputQualityAt[input]!] = quality;
+      u8[qualityAt(valueAt)] = qualities[tag]!;
     }
-  }
-
-  /** A tag several inputs read (the slow path: a loop per tag costs more than the copy itself). */
-  #copyToReaders(tag: number, raw: number, quality: number, tick: number): void {
-    const watched = this.#watchIndex[tag]!;
-    const value = raw !== raw ? NaN : raw;
-    for (let reader = this.readerStart[watched]!; reader < this.readerStart[watched + 1]!; reader++) this.write(this.readers[reader]!, value, quality, tick);
+    // tags several inputs read, apart: a call in the loop above would cost every sample its checks again
+    for (let at = 0; shared > 0 && at < changedCount; at++) {
+      const tag = changedTags[at]!;
+      if (soleReader[tag] !== manyReaders) continue;
+      shared--;
+      const watched = this.#watchIndex[tag]!;
+      for (let reader = this.readerStart[watched]!; reader < this.readerStart[watched + 1]!; reader++) this.write(this.readers[reader]!, values[tag]!, qualities[tag]!, tick);
+    }
   }
 
   /** Indexes the watched tags by tag (once: the scan's tag table keeps its size). */
   #watch(tagCount: number): void {
     this.#watchIndex = new Int32Array(tagCount).fill(-1);
     this.#soleReader = new Int32Array(tagCount).fill(noReader);
+    this.#changedTick = new Float64Array(tagCount).fill(-1);
     this.watched.forEach((tag, index) => {
       if (tag >= tagCount) return;
       this.#watchIndex[tag] = index;
@@ -182,42 +186,24 @@ export class HostTables {
     });
   }
 
-  /** Input `input` has a new sample: into the host's copy, and into the rule's region unless the rule is down. */
-  write(input: number, value: number, quality: number, tick: number): void {
-    this.mirrorValue[input] = value;
-    this.mirrorTick[input] = tick;
-    this.mirrorQuality[input] = quality;
-    if (this.running[this.inputRule[input]!] === 0) return;
+  /** Input `input` has a sample (NaN canonicalised here), in the tick `tick`. */
+  write(input: number, raw: number, quality: number, tick: number): void {
     const valueAt = this.inputValueAt[input]!;
     const arena = this.#arena;
-    const f64 = arena.f64;
-    f64[valueAt] = value;
-    f64[valueAt + 1] = tick;
-    arena.u8[this.inputQualityAt[input]!] = quality;
+    arena.f64[valueAt] = raw !== raw ? NaN : raw;
+    arena.f64[valueAt + 1] = tick;
+    arena.u8[qualityAt(valueAt)] = quality;
   }
 
-  /** After a tick in which rule `rule` reported events: its writes, points and alarm transitions, NaN canonicalised. */
-  emit(rule: number, context: StepContext): void {
-    const { f64, u8 } = this.#arena;
-    for (let at = this.outputStart[rule]!; at < this.outputStart[rule + 1]!; at++) {
-      if (u8[this.outputDirtyAt[at]!] === 0) continue;
-      u8[this.outputDirtyAt[at]!] = 0;
-      const value = f64[this.outputValueAt[at]!]!;
-      context.write(this.outputTag[at]!, value !== value ? NaN : value);
-    }
-    for (let at = this.pointStart[rule]!; at < this.pointStart[rule + 1]!; at++) {
-      if (u8[this.pointPublishAt[at]!] === 0) continue;
-      u8[this.pointPublishAt[at]!] = 0;
-      const value = f64[this.pointValueAt[at]!]!;
-      context.point(this.pointTag[at]!, value !== value ? NaN : value, Math.min(u8[this.pointQualityAt[at]!]!, 2), context.nowMs);
-    }
-    for (let at = this.alarmStart[rule]!; at < this.alarmStart[rule + 1]!; at++) {
-      const active = u8[this.alarmActiveAt[at]!] === 0 ? 0 : 1;
-      if (active === this.alarmActive[at]) continue;
-      this.alarmActive[at] = active;
-      const raw = f64[this.alarmValueAt[at]!]!;
-      context.alarm(this.alarmIndex[at]!, active === 1, raw !== raw ? NaN : raw, this.alarmSeverity[at]!);
-      context.point(this.alarmStateTag[at]!, active, good, context.nowMs);
+  /** The host's first step: every input of every rule is new (a tag's changed tick is this one). */
+  copyAll(context: StepContext): void {
+    const { values, qualities, tick } = context;
+    if (this.#soleReader.length !== values.length) this.#watch(values.length);
+    const { inputTag } = this;
+    for (let input = 0; input < inputTag.length; input++) {
+      const tag = inputTag[input]!;
+      if (tag < this.#changedTick.length) this.#changedTick[tag] = tick;
+      this.write(input, values[tag]!, qualities[tag]!, tick);
     }
   }
 }

@@ -182,4 +182,29 @@ describe('binding rules to the gateway tag map', () => {
     old.retire(printer, 0, 1005);
     expect(retired).toHaveLength(2); // once only
   });
+
+  it('keeps what it reported of a carried rule\'s alarms across a swap: no second raise, and a clear once the rule is removed', async () => {
+    const alarming: WatRule = { inputs: ['m/in'], alarms: ['high'], tick: '(call $raise (i32.const 0) (f64.gt (call $input (i32.const 0)) (f64.const 10)) (call $input (i32.const 0)))' };
+    const counter: WatRule = { inputs: ['m/in'], points: ['m/count'], tick: '(call $publish (i32.const 0) (f64.const 1))' };
+    const first = planRules([await loaded('alarming', alarming)], planContext());
+    const header: TraceHeader = { version: 1, gateway: 'g', tickMs: 10, publishInputs: false, tags: [...deviceTags, ...first.tags], alarms: [], ruleAlarms: first.alarms };
+    const old = new RuleHost(first.plan);
+    const before = scan(header, old);
+    before.tick(0, 12);
+    expect(before.lines).toContain('tick 0 alarm alarming/high raise 12 severity=3');
+
+    const second = planRules([await loaded('alarming', alarming), await loaded('counter', counter)], planContext());
+    const swapped = new RuleHost(second.plan, { previous: old });
+    expect(swapped.carried).toEqual(['alarming']);
+    old.retire(new OutputPrinter(header, () => undefined), 0, 1005);
+    const after = scan({ ...header, tags: [...deviceTags, ...second.tags] }, swapped);
+    after.tick(1, 13);
+    expect(after.lines.filter((line) => line.includes('alarm alarming/high'))).toEqual([]); // still active, already reported
+
+    const third = planRules([await loaded('counter', counter)], planContext());
+    new RuleHost(third.plan, { previous: swapped });
+    const retired: string[] = [];
+    swapped.retire(new OutputPrinter(header, (line) => retired.push(line)), 1, 1015);
+    expect(retired).toEqual(['tick 1 alarm alarming/high clear NaN severity=3', 'tick 1 point line1/_alarms/alarming/high false good 1015']);
+  });
 });

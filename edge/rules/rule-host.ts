@@ -10,7 +10,7 @@
 // onFault. Allocation-free per tick except on a fault.
 import { ruleLimitDefaults, severityCodes } from '../../common/rule-abi.ts';
 import { RuleArena, type RuleRegion } from '../../common/rule-arena.ts';
-import { RuleBatch } from '../../common/rule-batch.ts';
+import { emitKind, type RuleBatch } from '../../common/rule-batch.ts';
 import { compileRule, type CompiledRule, type RuleInstance } from '../../common/rule-instance.ts';
 import { checkModuleHash, manifestDeclarations } from '../../common/rule-manifest.ts';
 import type { RuleFaultCode } from '../../common/rule-errors.ts';
@@ -149,6 +149,8 @@ export class RuleHost implements StepProgram {
     const carried: string[] = [];
     // Taken from the previous host only once every new rule has started: a swap that fails leaves it intact.
     const taken: HostedRule[] = [];
+    /** By new index: the index a carried rule had in the previous host (-1: started here). */
+    const carriedFrom: number[] = [];
     const arena = options.previous?.arena ?? new RuleArena();
     this.arena = arena;
     const regions: RuleRegion[] = [];
@@ -158,6 +160,7 @@ export class RuleHost implements StepProgram {
         const severities = Int32Array.from(manifest.alarms, (alarm) => severityCodes[alarm.severity]);
         const previous = options.previous;
         const kept = previous === undefined ? undefined : previous.#runningSame(binding, settings);
+        carriedFrom.push(kept === undefined ? -1 : previous!.#rules.indexOf(kept));
         if (kept !== undefined) {
           carried.push(binding.name);
           taken.push(kept);
@@ -185,6 +188,7 @@ export class RuleHost implements StepProgram {
         const emitter = new RuleEmitter(this.#holder, binding, severities, options.onFault);
         return { binding, supervisor, emitter, instance: undefined, error: undefined, movedOut: false };
       });
+      this.#tables = new HostTables(plan.rules, arena);
     } catch (error) {
       for (const region of regions) arena.release(region);
       throw error;
@@ -194,8 +198,14 @@ export class RuleHost implements StepProgram {
       rule.movedOut = true;
     }
     this.carried = carried;
-    this.#tables = new HostTables(plan.rules, arena);
-    this.#batch = this.#rules.length === 0 ? undefined : new RuleBatch(this.#rules.length);
+    this.#batch = this.#tables.batch;
+    // A carried rule's alarms stay as the previous host reported them: not raised twice, and cleared if it is later removed.
+    const previousTables = options.previous === undefined ? undefined : options.previous.#tables;
+    carriedFrom.forEach((from, index) => {
+      if (from < 0 || previousTables === undefined) return;
+      const count = this.#tables.alarmStart[index + 1]! - this.#tables.alarmStart[index]!;
+      for (let alarm = 0; alarm < count; alarm++) this.#tables.setReported(this.#tables.alarmStart[index]! + alarm, previousTables.reported(previousTables.alarmStart[from]! + alarm));
+    });
     this.#rules.forEach((rule, index) => this.#bind(index, rule.supervisor.instance!));
   }
 
@@ -208,10 +218,10 @@ export class RuleHost implements StepProgram {
     // 1. copy what changed (everything on the first step), restart rules that faulted
     if (this.#synced) this.#tables.copyChanged(context);
     else {
-      this.#copyAll(context);
+      this.#tables.copyAll(context);
       this.#synced = true;
     }
-    if (this.#downCount > 0) this.#restart(tick);
+    if (this.#downCount > 0) this.#restart(context);
     // 2. one call runs every rule; a fault ends the call, and the batch resumes after that rule
     batch.clearEvents();
     for (let from = 0; from < rules.length; ) {
@@ -223,22 +233,34 @@ export class RuleHost implements StepProgram {
         const rule = rules[index]!;
         rule.error = error;
         rule.instance = undefined;
-        this.#tables.running[index] = 0;
         batch.setBudget(index, 0);
         this.#downCount++;
         this.#faulted.push(index);
         from = index + 1;
       }
     }
-    // 3. in rule order: what each rule with events produced, or a faulted rule's safe values
+    // 3. in rule order: the events the batch read from the rules' slots, and each faulted rule's safe values
     const faulted = this.#faulted;
-    const tables = this.#tables;
     let nextFault = 0;
     const events = batch.eventCount;
-    for (let at = 0; at < events; at++) {
-      const index = batch.eventRule(at);
-      while (nextFault < faulted.length && faulted[nextFault]! < index) this.#emitFault(faulted[nextFault++]!, tick);
-      tables.emit(index, context);
+    if (events > 0) {
+      const { f64, i32 } = this.arena;
+      const { outputTag, pointTag, alarmIndex, alarmStateTag, alarmSeverity } = this.#tables;
+      const { nowMs } = context;
+      for (let at = batch.eventsF64, last = at + events * 2; at < last; at += 2) {
+        const code = i32[at * 2 + 2]!;
+        const index = i32[at * 2 + 3]!;
+        if (faulted.length > 0) while (nextFault < faulted.length && faulted[nextFault]! < code >>> 4) this.#emitFault(faulted[nextFault++]!, tick);
+        const value = f64[at]!;
+        const kind = code & 3;
+        if (kind === emitKind.point) context.point(pointTag[index]!, value, (code >> 2) & 3, nowMs);
+        else if (kind === emitKind.output) context.write(outputTag[index]!, value);
+        else {
+          const active = (code >> 2) & 1;
+          context.alarm(alarmIndex[index]!, active === 1, value, alarmSeverity[index]!);
+          context.point(alarmStateTag[index]!, active, good, nowMs);
+        }
+      }
     }
     while (nextFault < faulted.length) this.#emitFault(faulted[nextFault++]!, tick);
     faulted.length = 0;
@@ -258,12 +280,13 @@ export class RuleHost implements StepProgram {
       rule.instance = undefined;
       this.arena.release(rule.supervisor.region);
       for (let at = tables.alarmStart[index]!; at < tables.alarmStart[index + 1]!; at++) {
-        if (tables.alarmActive[at] !== 1) continue;
-        tables.alarmActive[at] = 0;
+        if (tables.reported(at) !== 1) continue;
+        tables.setReported(at, 0);
         outputs.alarm(tick, tables.alarmIndex[at]!, false, NaN, tables.alarmSeverity[at]!);
         outputs.point(tick, tables.alarmStateTag[at]!, 0, good, nowMs);
       }
     });
+    if (tables.batch !== undefined) this.arena.release(tables.batch.area);
   }
 
   /** The running rule a replacing host may take over unchanged (the old host is discarded after the swap). */
@@ -282,36 +305,25 @@ export class RuleHost implements StepProgram {
   }
 
   /** Restarts the rules that are down and not quarantined; a failed restart is a fault (emitted now). */
-  #restart(tick: number): void {
+  #restart(context: StepContext): void {
     const rules = this.#rules;
     for (let index = 0; index < rules.length; index++) {
       const rule = rules[index]!;
       if (rule.instance !== undefined || rule.supervisor.quarantined) continue;
-      const instance = rule.supervisor.begin(tick, rule.emitter);
+      const instance = rule.supervisor.begin(context.tick, rule.emitter);
       if (instance === undefined) continue;
-      this.#bind(index, instance);
+      this.#bind(index, instance, context);
       this.#downCount--;
     }
   }
 
-  /** Puts an instance into the batch table, locates its slots and replays the host's inputs and alarm states into it. */
-  #bind(index: number, instance: RuleInstance): void {
+  /** Puts an instance into the batch table, locates its slots and replays the inputs (from `snapshot` once stepping) and alarm states into it. */
+  #bind(index: number, instance: RuleInstance, snapshot?: StepContext): void {
     const rule = this.#rules[index]!;
-    this.#tables.locate(index, instance);
+    this.#tables.locate(index, instance, snapshot);
     rule.instance = instance;
     this.#batch!.bind(index, instance.stepFunction);
     this.#batch!.setBudget(index, rule.supervisor.fuelPerTick);
-  }
-
-  /** The first step: every rule sees every input as new. */
-  #copyAll(context: StepContext): void {
-    const { values, qualities, tick } = context;
-    const tables = this.#tables;
-    const { inputTag } = tables;
-    for (let input = 0; input < inputTag.length; input++) {
-      const value = values[inputTag[input]!]!;
-      tables.write(input, value !== value ? NaN : value, qualities[inputTag[input]!]!, tick);
-    }
   }
 
   /** Names of the hosted rules, in plan order. */

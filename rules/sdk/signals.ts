@@ -49,8 +49,9 @@ export class MovingAverage {
       for (let index = 0; index < size; index++) sum += unchecked(this.buffer[index]);
       this.sum = sum;
     }
-    this.value = this.sum / <f64>this.count;
-    return this.value;
+    const mean = this.sum / <f64>this.count;
+    this.value = mean;
+    return mean;
   }
 }
 
@@ -74,8 +75,9 @@ export class RateOfChange {
       return 0;
     }
     const oldest = this.count < size ? unchecked(this.buffer[0]) : unchecked(this.buffer[this.next]);
-    this.value = ((sample - oldest) * 1000) / (<f64>(this.count - 1) * tickMs());
-    return this.value;
+    const rate = ((sample - oldest) * 1000) / (<f64>(this.count - 1) * tickMs());
+    this.value = rate;
+    return rate;
   }
 }
 
