@@ -100,6 +100,20 @@ function runTicks(program: StepProgram, step: StepContext & { tick: number; chan
   return Number(stepNs) / 1000 / ticks; // µs per tick
 }
 
+// ---- where each program writes: the gateway's tag numbering for N rules, shared by all programs ----
+
+/** The input tags come first; then one output, two points and one alarm state point per rule. */
+class TagLayout {
+  readonly output: number;
+  readonly points: number;
+  readonly alarmStates: number;
+  constructor(rules: number) {
+    this.output = rules * inputsPerRule;
+    this.points = this.output + rules;
+    this.alarmStates = this.points + rules * 2;
+  }
+}
+
 // ---- the same rule as plain TypeScript (mirrors rules/sdk/testing/bench-rule.ts) ----
 
 class TypeScriptRules implements StepProgram {
@@ -114,9 +128,11 @@ class TypeScriptRules implements StepProgram {
   readonly #reported: Uint8Array;
   readonly #runningBefore: Uint8Array;
   readonly #starts: Int32Array;
+  readonly #tags: TagLayout;
 
   constructor(rules: number) {
     this.#rules = rules;
+    this.#tags = new TagLayout(rules);
     this.#active = new Uint8Array(rules);
     this.#squares = new Float64Array(rules * 16);
     this.#squareNext = new Int32Array(rules);
@@ -131,6 +147,7 @@ class TypeScriptRules implements StepProgram {
 
   step(context: StepContext): void {
     const { values, qualities } = context;
+    const { output, points, alarmStates } = this.#tags;
     for (let rule = 0; rule < this.#rules; rule++) {
       const base = rule * inputsPerRule;
       // over-temperature: above 85 with hysteresis 2, no on-delay, stop on raise
@@ -140,19 +157,19 @@ class TypeScriptRules implements StepProgram {
           if (temperature > 85) {
             this.#active[rule] = 1;
             context.alarm(rule, true, temperature, 3);
-            context.point(rule, 1, 0, context.nowMs); // the alarm's state point, as the gateway publishes it
-            context.write(rule, 0);
+            context.point(alarmStates + rule, 1, 0, context.nowMs); // the alarm's state point, as the gateway publishes it
+            context.write(output + rule, 0);
           }
         } else if (temperature <= 83) {
           this.#active[rule] = 0;
           context.alarm(rule, false, temperature, 3);
-          context.point(rule, 0, 0, context.nowMs);
+          context.point(alarmStates + rule, 0, 0, context.nowMs);
         }
       }
       // vibration RMS over 16 samples, reported beyond 0.1
       const sample = values[base + 1]!;
       const rms = Math.sqrt(this.#movingAverage(rule, sample * sample));
-      if (this.#deadband(rule * 2, this.#rmsLast, rule, rms, 0.1)) context.point(rule * 2, rms, 0, context.nowMs);
+      if (this.#deadband(rule * 2, this.#rmsLast, rule, rms, 0.1)) context.point(points + rule * 2, rms, 0, context.nowMs);
       // start counter: R_TRIG -> CTU
       const running = values[base + 2] !== 0 ? 1 : 0;
       if (running === 1 && this.#runningBefore[rule] === 0 && this.#starts[rule]! < 2 ** 31 - 1) this.#starts[rule]!++;
@@ -161,7 +178,7 @@ class TypeScriptRules implements StepProgram {
       let sum = 0;
       for (let index = 3; index < inputsPerRule; index++) sum += values[base + index]!;
       const mean = sum / 7;
-      if (this.#deadband(rule * 2 + 1, this.#meanLast, rule, mean, 0.5)) context.point(rule * 2 + 1, mean, 0, context.nowMs);
+      if (this.#deadband(rule * 2 + 1, this.#meanLast, rule, mean, 0.5)) context.point(points + rule * 2 + 1, mean, 0, context.nowMs);
     }
   }
 
@@ -232,7 +249,10 @@ class MachineMonitor {
   #active = false;
   #runningBefore = false;
   #starts = 0;
-  constructor(readonly index: number) {}
+  constructor(
+    readonly index: number,
+    readonly tags: TagLayout,
+  ) {}
 
   tick(context: StepContext): void {
     const { values, qualities } = context;
@@ -242,31 +262,32 @@ class MachineMonitor {
       if (!this.#active && temperature > 85) {
         this.#active = true;
         context.alarm(this.index, true, temperature, 3);
-        context.point(this.index, 1, 0, context.nowMs);
-        context.write(this.index, 0);
+        context.point(this.tags.alarmStates + this.index, 1, 0, context.nowMs);
+        context.write(this.tags.output + this.index, 0);
       } else if (this.#active && temperature <= 83) {
         this.#active = false;
         context.alarm(this.index, false, temperature, 3);
-        context.point(this.index, 0, 0, context.nowMs);
+        context.point(this.tags.alarmStates + this.index, 0, 0, context.nowMs);
       }
     }
     const sample = values[base + 1]!;
     const rms = Math.sqrt(this.#meanSquare.update(sample * sample));
-    if (this.#rmsReport.update(rms)) context.point(this.index * 2, rms, 0, context.nowMs);
+    if (this.#rmsReport.update(rms)) context.point(this.tags.points + this.index * 2, rms, 0, context.nowMs);
     const running = values[base + 2] !== 0;
     if (running && !this.#runningBefore && this.#starts < 2 ** 31 - 1) this.#starts++;
     this.#runningBefore = running;
     let sum = 0;
     for (let input = 3; input < inputsPerRule; input++) sum += values[base + input]!;
     const mean = sum / 7;
-    if (this.#meanReport.update(mean)) context.point(this.index * 2 + 1, mean, 0, context.nowMs);
+    if (this.#meanReport.update(mean)) context.point(this.tags.points + this.index * 2 + 1, mean, 0, context.nowMs);
   }
 }
 
 class TypeScriptRuleObjects implements StepProgram {
   readonly #rules: MachineMonitor[];
   constructor(rules: number) {
-    this.#rules = Array.from({ length: rules }, (_, index) => new MachineMonitor(index));
+    const tags = new TagLayout(rules);
+    this.#rules = Array.from({ length: rules }, (_, index) => new MachineMonitor(index, tags));
   }
 
   step(context: StepContext): void {
@@ -277,19 +298,48 @@ class TypeScriptRuleObjects implements StepProgram {
 // ---- the WebAssembly side: the gateway's RuleHost over a plan of N copies of the bench rule ----
 
 function plan(rule: BuiltRule, rules: number): RulePlan {
-  const inputTags = rules * inputsPerRule;
+  const tags = new TagLayout(rules);
   const bindings: RuleBinding[] = Array.from({ length: rules }, (_, index) => ({
     name: `machine-${index}`,
     wasm: rule.wasm,
     manifest: rule.manifest,
     params: {},
     inputTags: Array.from({ length: inputsPerRule }, (_, input) => index * inputsPerRule + input),
-    outputTags: [inputTags + index],
-    pointTags: [inputTags + rules + index * 2, inputTags + rules + index * 2 + 1],
+    outputTags: [tags.output + index],
+    pointTags: [tags.points + index * 2, tags.points + index * 2 + 1],
     alarmIndices: [index],
-    alarmStateTags: [inputTags + rules * 3 + index],
+    alarmStateTags: [tags.alarmStates + index],
   }));
   return { tickMs: 10, startFuel: ruleLimitDefaults.startFuel, memoryPagesMax: 16, quarantine: { faultsMax: 3, windowTicks: 6000 }, rules: bindings };
+}
+
+/**
+ * Before anything is timed: every program, fed the same ticks, emits the same writes, points and
+ * alarm transitions with the same values (in any order within a tick), or the comparison is void.
+ */
+function checkSameOutputs(rules: number, programs: Readonly<Record<string, (rules: number) => StepProgram>>): void {
+  const ticks = 400;
+  const tags = rules * (inputsPerRule + 4);
+  const feed = changes(rules * inputsPerRule, ticks);
+  const streams = Object.entries(programs).map(([name, make]) => {
+    const events: string[] = [];
+    const step = context(tags, { writes: 0, points: 0, alarms: 0 });
+    Object.assign(step, {
+      point: (tag: number, value: number, quality: number) => void events.push(`${step.tick} point ${tag} ${value} ${quality}`),
+      write: (tag: number, value: number) => void events.push(`${step.tick} write ${tag} ${value}`),
+      alarm: (index: number, active: boolean, value: number, severity: number) => void events.push(`${step.tick} alarm ${index} ${active} ${value} ${severity}`),
+    });
+    runTicks(make(rules), step, feed, 0, ticks);
+    return { name, events: events.sort() };
+  });
+  const [first, ...others] = streams.filter((stream) => stream.events.length > 0);
+  for (const other of others) {
+    const at = first!.events.findIndex((event, index) => event !== other.events[index]);
+    if (at !== -1 || first!.events.length !== other.events.length) {
+      throw new Error(`${other.name} and ${first!.name} disagree (${first!.events[at] ?? 'end'} against ${other.events[at] ?? 'end'}): timing them side by side would mean nothing`);
+    }
+  }
+  note(`outputs checked: ${streams.filter((stream) => stream.events.length > 0).map((stream) => stream.name).join(', ')} emit the same ${first!.events.length} events over ${ticks} ticks, value for value`);
 }
 
 interface Measured {
@@ -339,6 +389,7 @@ async function main(): Promise<void> {
     );
 
   heading('step: 200 rules over 2,000 tags, WebAssembly against the same logic as TypeScript');
+  checkSameOutputs(200, programs);
   const small = measure(200, programs);
   table(small, 200);
   const wasmSmall = small['WebAssembly rules (RuleHost)']!.us;
