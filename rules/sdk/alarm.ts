@@ -15,6 +15,8 @@ export namespace Severity {
   export const CRITICAL: i32 = SEVERITY_CRITICAL;
 }
 
+// @ts-ignore: decorator
+@unmanaged
 export class Alarm {
   // the slot (ALARM_BYTES): value at the transition, active, ack request, acknowledged
   private slotValue: f64 = 0;

@@ -1,6 +1,8 @@
 // IEC 61131-3 edge detectors, bistables and counters. Call update() once per tick.
 
 /** Rising edge: Q is true for the one tick in which CLK goes from false to true. */
+// @ts-ignore: decorator
+@unmanaged
 export class R_TRIG {
   q: bool = false;
   private m: bool = false;
@@ -12,6 +14,8 @@ export class R_TRIG {
 }
 
 /** Falling edge: Q is true for the one tick in which CLK goes from true to false (M starts true, as in the standard). */
+// @ts-ignore: decorator
+@unmanaged
 export class F_TRIG {
   q: bool = false;
   private m: bool = true;
@@ -23,6 +27,8 @@ export class F_TRIG {
 }
 
 /** Set-dominant bistable: Q1 = S1 OR (NOT R AND Q1). */
+// @ts-ignore: decorator
+@unmanaged
 export class SR {
   q1: bool = false;
   update(s1: bool, r: bool): bool {
@@ -32,6 +38,8 @@ export class SR {
 }
 
 /** Reset-dominant bistable: Q1 = NOT R1 AND (S OR Q1). */
+// @ts-ignore: decorator
+@unmanaged
 export class RS {
   q1: bool = false;
   update(s: bool, r1: bool): bool {
@@ -41,6 +49,8 @@ export class RS {
 }
 
 /** Up counter: CV counts rising edges of CU, R resets it to 0; Q = CV >= PV. */
+// @ts-ignore: decorator
+@unmanaged
 export class CTU {
   q: bool = false;
   cv: i32 = 0;
@@ -57,6 +67,8 @@ export class CTU {
 }
 
 /** Down counter: LD loads CV with PV, rising edges of CD count it down; Q = CV <= 0. */
+// @ts-ignore: decorator
+@unmanaged
 export class CTD {
   q: bool = false;
   cv: i32 = 0;

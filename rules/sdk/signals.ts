@@ -4,6 +4,8 @@
 import { tickMs } from "./host";
 
 /** Report by exception: true when the value moved more than `band` from the last reported one. */
+// @ts-ignore: decorator
+@unmanaged
 export class Deadband {
   last: f64 = NaN;
   private started: bool = false;
@@ -26,6 +28,8 @@ export class Deadband {
 }
 
 /** Mean of the last `size` samples (of fewer until that many arrived). */
+// @ts-ignore: decorator
+@unmanaged
 export class MovingAverage {
   value: f64 = NaN;
   private buffer: StaticArray<f64>;
@@ -56,6 +60,8 @@ export class MovingAverage {
 }
 
 /** Change per second over the last `windowTicks` ticks (over fewer until that many passed). */
+// @ts-ignore: decorator
+@unmanaged
 export class RateOfChange {
   value: f64 = 0;
   private buffer: StaticArray<f64>;
@@ -88,6 +94,8 @@ export class RateOfChange {
 }
 
 /** Largest (or smallest) of the last `size` samples, O(1) amortised per sample. NaN samples are skipped. */
+// @ts-ignore: decorator
+@unmanaged
 class WindowExtreme {
   value: f64 = NaN;
   private values: StaticArray<f64>;
@@ -123,12 +131,16 @@ class WindowExtreme {
   }
 }
 
+// @ts-ignore: decorator
+@unmanaged
 export class WindowMax extends WindowExtreme {
   constructor(size: i32) {
     super(size, true);
   }
 }
 
+// @ts-ignore: decorator
+@unmanaged
 export class WindowMin extends WindowExtreme {
   constructor(size: i32) {
     super(size, false);
@@ -136,6 +148,8 @@ export class WindowMin extends WindowExtreme {
 }
 
 /** Debounce: Q takes the input's state only after it has held that state for `ticks` ticks in a row. */
+// @ts-ignore: decorator
+@unmanaged
 export class Debounce {
   q: bool;
   private count: i32 = 0;

@@ -2,6 +2,8 @@
 // update() once per tick. ET counts the ticks elapsed, Q is the timer output.
 
 /** On-delay: Q turns on once IN has been on for PT ticks; IN off resets Q and ET at once. */
+// @ts-ignore: decorator
+@unmanaged
 export class TON {
   q: bool = false;
   et: i32 = 0;
@@ -25,6 +27,8 @@ export class TON {
 }
 
 /** Off-delay: Q follows IN on at once and stays on for PT ticks after IN turns off. */
+// @ts-ignore: decorator
+@unmanaged
 export class TOF {
   q: bool = false;
   et: i32 = 0;
@@ -52,6 +56,8 @@ export class TOF {
 }
 
 /** Pulse: a rising edge of IN starts a pulse of exactly PT ticks; edges during the pulse are ignored. */
+// @ts-ignore: decorator
+@unmanaged
 export class TP {
   q: bool = false;
   et: i32 = 0;
