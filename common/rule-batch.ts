@@ -18,7 +18,8 @@
 import { assert } from './assert.ts';
 import { pageBytes, type RuleArena, type RuleRegion } from './rule-arena.ts';
 import { slotLayout } from './rule-abi.ts';
-import { concatBytes, encodeName, encodeS32, encodeSection, encodeU32 } from './rule-wasm.ts';
+import { concatBytes, encodeName, encodeSection, encodeU32 } from './rule-wasm.ts';
+import { add, block, br, brIf, canonicalNaN, const32, elseOp, end, eq, eqz, f64Eq, geU, get, gtS, ifVoid, load32, load8, loadF64, loop, ltS, ltU, ne, or, select, set, shl, shrS, store32, store8, storeF64, sub, tee, xor } from './rule-wasm-ops.ts';
 import { webAssembly, type WasmGlobal, type WasmTable } from './rule-webassembly.ts';
 
 const i32 = 0x7f;
@@ -54,25 +55,6 @@ export function batchLayout(rules: number, entries: number, alarms: number): Bat
   return { rules, entries, alarms, eventCountAt: 0, recordsAt, entriesAt, reportedAt, eventsAt, bytes: eventsAt + entries * eventBytes };
 }
 
-// ---- a few instructions by name (the module is small enough to write by hand) ----
-const get = (local: number): number[] => [0x20, local];
-const set = (local: number): number[] => [0x21, local];
-const tee = (local: number): number[] => [0x22, local];
-const const32 = (value: number): number[] => [0x41, ...encodeS32(value | 0)];
-const load32 = (offset = 0): number[] => [0x28, 2, ...encodeU32(offset)];
-const load8 = (offset = 0): number[] => [0x2d, 0, ...encodeU32(offset)];
-const loadF64 = (offset = 0): number[] => [0x2b, 3, ...encodeU32(offset)];
-const store32 = (offset = 0): number[] => [0x36, 2, ...encodeU32(offset)];
-const store8 = (offset = 0): number[] => [0x3a, 0, ...encodeU32(offset)];
-const storeF64 = (offset = 0): number[] => [0x39, 3, ...encodeU32(offset)];
-const [add, sub, or, xor, shl, shrS, eq, ne, ltS, ltU, geU, eqz, gtS] = [[0x6a], [0x6b], [0x72], [0x73], [0x74], [0x75], [0x46], [0x47], [0x48], [0x49], [0x4f], [0x45], [0x4a]];
-const [block, loop, end, select] = [[0x02, 0x40], [0x03, 0x40], [0x0b], [0x1b]];
-const ifVoid = [0x04, 0x40];
-const elseOp = [0x05];
-const br = (depth: number): number[] => [0x0c, depth];
-const brIf = (depth: number): number[] => [0x0d, depth];
-/** The canonical quiet NaN, as WebAssembly f64.const. */
-const canonicalNaN = [0x44, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f];
 
 /** The module for a layout at `base` in the arena: run(from i32, tick f64) steps rules from..count-1. */
 export function batchModuleBytes(layout: BatchLayout, base: number): Uint8Array {
@@ -113,12 +95,12 @@ export function batchModuleBytes(layout: BatchLayout, base: number): Uint8Array 
   const append = [
     ...get(code), ...const32(0), ...ltS, ...eqz, ...ifVoid,
     ...const32(eventCount), ...load32(), ...tee(at), ...const32(4), ...shl, ...const32(events), ...add, ...tee(at), // at = events + n * 16
-    ...get(slot), ...loadF64(0), ...canonicalNaN, ...get(slot), ...loadF64(0), ...get(slot), ...loadF64(0), [0x61], ...select, ...storeF64(0),
+    ...get(slot), ...loadF64(0), ...canonicalNaN, ...get(slot), ...loadF64(0), ...get(slot), ...loadF64(0), ...f64Eq, ...select, ...storeF64(0),
     ...get(at), ...get(code), ...get(k), ...const32(4), ...shl, ...or, ...store32(8),
     ...get(at), ...get(entry), ...load32(8), ...store32(12),
     ...const32(eventCount), ...const32(eventCount), ...load32(), ...const32(1), ...add, ...store32(),
     ...end,
-  ].flat();
+  ];
   const walk = [
     ...get(record), ...load32(24), ...set(entry),
     ...get(record), ...load32(28), ...set(last),

@@ -1,14 +1,17 @@
 // The rule host's per-tick data, flat: one entry per input, output, point and alarm of all hosted
 // rules in typed arrays, with each rule's entries in one range. A tick touches these few arrays
 // and the rules' shared memory (the arena), not a dozen small objects per rule (which cost a cache miss each: see
-// docs/performance.md, "Rules"). A tick's changed samples go straight into the input slots of the
-// rules that read them; a rule that (re)starts gets every input replayed from the scan's snapshot
-// (with the tick each tag last changed, which the host keeps) and the alarm states the host reported.
+// docs/performance.md, "Rules"). A tick's changed samples are staged in the rule memory and
+// scattered into the input slots of the rules that read them by a small WebAssembly module
+// (common/rule-input-scatter.ts); a rule that (re)starts gets every input replayed from the scan's
+// snapshot (with the tick each tag last changed, which the scatter keeps) and the alarm states the
+// host reported.
 // What rules produce is read by the batch module (common/rule-batch.ts) from the emit entries
 // written here: each output, point and alarm slot with its index in these tables.
 import { slotLayout, severityCodes } from '../../common/rule-abi.ts';
 import type { RuleArena } from '../../common/rule-arena.ts';
 import { emitKind, RuleBatch } from '../../common/rule-batch.ts';
+import { InputScatter } from '../../common/rule-input-scatter.ts';
 import type { RuleInstance } from '../../common/rule-instance.ts';
 import type { StepContext } from '../scan/step.ts';
 import type { RuleBinding } from './rule-plan.ts';
@@ -24,8 +27,6 @@ function slotValueAt(slot: number): number {
 function qualityAt(valueAt: number): number {
   return valueAt * 8 - inputSlot.value + inputSlot.quality;
 }
-const noReader = -1;
-const manyReaders = -2;
 
 function ranges(bindings: readonly RuleBinding[], count: (binding: RuleBinding) => number): Int32Array {
   const start = new Int32Array(bindings.length + 1);
@@ -38,10 +39,6 @@ export class HostTables {
   readonly inputTag: Int32Array;
   /** f64 index of the value in the arena; the changed tick follows it, and the quality byte follows that. */
   readonly inputValueAt: Int32Array;
-  /** Distinct tags read by any rule, ascending; inputs of watched tag w: readers[readerStart[w] .. readerStart[w + 1]). */
-  readonly watched: Int32Array;
-  readonly readerStart: Int32Array;
-  readonly readers: Int32Array;
 
   readonly outputStart: Int32Array;
   readonly outputTag: Int32Array;
@@ -53,12 +50,10 @@ export class HostTables {
   readonly alarmSeverity: Int32Array;
   /** Steps the rules and reads what they produced; it keeps the alarm states the host reported. Undefined without rules. */
   readonly batch: RuleBatch | undefined;
-  /** Maps a tag to its watched entry (-1: no rule reads it), sized to the scan's tag table. */
-  #watchIndex = new Int32Array(0);
-  /** By tag: the one input that reads it, or noReader, or manyReaders. */
-  #soleReader = new Int32Array(0);
-  /** By tag: the tick its last sample came in (-1: none since the host's first step). */
-  #changedTick = new Float64Array(0);
+  /** Made at the first step, when the scan's tag count is known (it keeps it). */
+  #scatter: InputScatter | undefined;
+  /** By input: its place in the scatter's list of readers. */
+  #readerPosition = new Int32Array(0);
   readonly #arena: RuleArena;
 
   constructor(bindings: readonly RuleBinding[], arena: RuleArena) {
@@ -75,16 +70,6 @@ export class HostTables {
     this.alarmSeverity = Int32Array.from(bindings.flatMap((binding) => binding.manifest.alarms.map((alarm) => severityCodes[alarm.severity])));
     const inputs = this.inputTag.length;
     this.inputValueAt = new Int32Array(inputs);
-    const byTag = new Map<number, number[]>();
-    this.inputTag.forEach((tag, input) => byTag.set(tag, [...(byTag.get(tag) ?? []), input]));
-    this.watched = Int32Array.from([...byTag.keys()].sort((a, b) => a - b));
-    this.readerStart = new Int32Array(this.watched.length + 1);
-    this.readers = new Int32Array(inputs);
-    let next = 0;
-    this.watched.forEach((tag, index) => {
-      for (const input of byTag.get(tag)!) this.readers[next++] = input;
-      this.readerStart[index + 1] = next;
-    });
     const alarms = this.alarmIndex.length;
     this.batch = bindings.length === 0 ? undefined : new RuleBatch(arena, bindings.length, this.outputTag.length + this.pointTag.length + alarms, alarms);
     for (let rule = 0; rule < bindings.length; rule++) this.batch!.setEntries(rule, this.#firstEntry(rule), this.#firstEntry(rule + 1));
@@ -113,14 +98,16 @@ export class HostTables {
     const { alarm } = slotLayout;
     const { slots } = instance;
     const { f64, u8 } = this.#arena;
+    const scatter = this.#scatter;
     for (let at = this.inputStart[rule]!, own = 0; at < this.inputStart[rule + 1]!; at++, own++) {
       const valueAt = slotValueAt(slots.inputs[own]!);
       this.inputValueAt[at] = valueAt;
+      scatter?.setReader(this.#readerPosition[at]!, valueAt);
       const tag = this.inputTag[at]!;
-      const sampled = snapshot !== undefined && tag < this.#changedTick.length;
+      const sampled = snapshot !== undefined && scatter !== undefined && tag < scatter.layout.tags;
       const raw = sampled ? snapshot.values[tag]! : 0;
       f64[valueAt] = raw !== raw ? NaN : raw;
-      f64[valueAt + 1] = sampled ? this.#changedTick[tag]! : -1;
+      f64[valueAt + 1] = sampled ? scatter.changedTick(tag) : -1;
       u8[qualityAt(valueAt)] = sampled ? snapshot.qualities[tag]! : 2;
     }
     const batch = this.batch!;
@@ -134,56 +121,38 @@ export class HostTables {
   }
 
   /**
-   * The tick's changed tags, from the scan's list: each sample into the input slots of the rules
-   * that read it. A rule that is down gets them too: its region stays its own until it restarts,
-   * and a restart clears it and replays from the snapshot. One loop over as few typed arrays as
-   * possible, each access in optimised code costs a map, bounds and detach check; and no call per
-   * sample (a double passed to a call that is not inlined is boxed: an allocation each).
+   * The tick's changed tags, from the scan's list: staged in one sequential pass (the value, and
+   * the tag with its quality in one word), then scattered in WebAssembly into the slots of the
+   * rules that read them. A rule that is down gets them too: its region stays its own until it
+   * restarts, and a restart clears it and replays from the snapshot.
    */
   copyChanged(context: StepContext): void {
     const { changedTags, changedCount, values, qualities, tick } = context;
-    if (this.#soleReader.length !== values.length) this.#watch(values.length);
-    const soleReader = this.#soleReader;
-    const changedTick = this.#changedTick;
-    const inputValueAt = this.inputValueAt;
-    const { f64, u8 } = this.#arena;
-    let shared = 0;
-    for (let at = 0; at < changedCount; at++) {
-      const tag = changedTags[at]!;
-      changedTick[tag] = tick;
-      const input = soleReader[tag]!;
-      if (input < 0) {
-        if (input === manyReaders) shared++;
-        continue;
-      }
-      // the common case, straight-line: one rule reads this tag
-      const raw = values[tag]!;
-      const valueAt = inputValueAt[input]!;
-      f64[valueAt] = raw !== raw ? NaN : raw;
-      f64[valueAt + 1] = tick;
-      u8[qualityAt(valueAt)] = qualities[tag]!;
+    if (this.#scatter?.layout.tags !== values.length) this.#watch(values.length);
+    const scatter = this.#scatter!;
+    const { f64, i32 } = this.#arena;
+    let at = scatter.stageF64;
+    for (let k = 0; k < changedCount; k++, at += 2) {
+      const tag = changedTags[k]!;
+      f64[at] = values[tag]!;
+      i32[at * 2 + 2] = tag | (qualities[tag]! << 24);
     }
-    // tags several inputs read, apart: a call in the loop above would cost every sample its checks again
-    for (let at = 0; shared > 0 && at < changedCount; at++) {
-      const tag = changedTags[at]!;
-      if (soleReader[tag] !== manyReaders) continue;
-      shared--;
-      const watched = this.#watchIndex[tag]!;
-      for (let reader = this.readerStart[watched]!; reader < this.readerStart[watched + 1]!; reader++) this.write(this.readers[reader]!, values[tag]!, qualities[tag]!, tick);
-    }
+    scatter.copy(changedCount, tick);
   }
 
-  /** Indexes the watched tags by tag (once: the scan's tag table keeps its size). */
+  /** Sizes the scatter to the scan's tag table (once: the table keeps its size) and lists every input's slot in it. */
   #watch(tagCount: number): void {
-    this.#watchIndex = new Int32Array(tagCount).fill(-1);
-    this.#soleReader = new Int32Array(tagCount).fill(noReader);
-    this.#changedTick = new Float64Array(tagCount).fill(-1);
-    this.watched.forEach((tag, index) => {
-      if (tag >= tagCount) return;
-      this.#watchIndex[tag] = index;
-      const readers = this.readerStart[index + 1]! - this.readerStart[index]!;
-      this.#soleReader[tag] = readers === 1 ? this.readers[this.readerStart[index]!]! : manyReaders;
-    });
+    if (this.#scatter !== undefined) this.#arena.release(this.#scatter.area);
+    const scatter = new InputScatter(this.#arena, tagCount, this.inputTag);
+    this.#scatter = scatter;
+    this.#readerPosition = scatter.group(this.inputTag);
+    this.inputValueAt.forEach((valueAt, input) => scatter.setReader(this.#readerPosition[input]!, valueAt));
+  }
+
+  /** Gives back the host areas of the rule memory (at retire; the host does not step again). */
+  release(): void {
+    if (this.batch !== undefined) this.#arena.release(this.batch.area);
+    if (this.#scatter !== undefined) this.#arena.release(this.#scatter.area);
   }
 
   /** Input `input` has a sample (NaN canonicalised here), in the tick `tick`. */
@@ -198,11 +167,13 @@ export class HostTables {
   /** The host's first step: every input of every rule is new (a tag's changed tick is this one). */
   copyAll(context: StepContext): void {
     const { values, qualities, tick } = context;
-    if (this.#soleReader.length !== values.length) this.#watch(values.length);
+    if (this.#scatter?.layout.tags !== values.length) this.#watch(values.length);
+    const scatter = this.#scatter!;
     const { inputTag } = this;
     for (let input = 0; input < inputTag.length; input++) {
       const tag = inputTag[input]!;
-      if (tag < this.#changedTick.length) this.#changedTick[tag] = tick;
+      if (tag >= values.length) continue;
+      scatter.setChangedTick(tag, tick);
       this.write(input, values[tag]!, qualities[tag]!, tick);
     }
   }

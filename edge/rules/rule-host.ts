@@ -286,7 +286,7 @@ export class RuleHost implements StepProgram {
         outputs.point(tick, tables.alarmStateTag[at]!, 0, good, nowMs);
       }
     });
-    if (tables.batch !== undefined) this.arena.release(tables.batch.area);
+    tables.release();
   }
 
   /** The running rule a replacing host may take over unchanged (the old host is discarded after the swap). */
