@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RuleArena } from './rule-arena.ts';
-import { emitKind, eventCode, RuleBatch } from './rule-batch.ts';
+import { emitKind, eventAux, eventKind, eventRule, RuleBatch } from './rule-batch.ts';
 import { compileRule, RuleInstance } from './rule-instance.ts';
 import { assembleRule, slotAddress, type WatRule } from './rule-test-modules.ts';
 
@@ -66,7 +66,7 @@ describe('the batch module', () => {
     return Array.from({ length: batch.eventCount }, (_, at) => {
       const f64 = batch.eventsF64 + at * 2;
       const code = arena.i32[f64 * 2 + 2]!;
-      return { kind: eventCode.kind(code), aux: eventCode.aux(code), rule: eventCode.rule(code), index: arena.i32[f64 * 2 + 3]!, value: arena.f64[f64]!, bits: bits[f64]! };
+      return { kind: eventKind(code), aux: eventAux(code), rule: eventRule(code), index: arena.i32[f64 * 2 + 3]!, value: arena.f64[f64]!, bits: bits[f64]! };
     });
   }
 

@@ -251,9 +251,16 @@ export class RuleBatch {
   }
 }
 
-/** An event's parts, from its code word. */
-export const eventCode = {
-  kind: (code: number): number => code & 3,
-  aux: (code: number): number => (code >> 2) & 3,
-  rule: (code: number): number => code >>> 4,
-} as const;
+/** An event's parts, from its code word (written by the module above). */
+export function eventKind(code: number): number {
+  return code & 3;
+}
+
+/** A point's quality, or an alarm's new state (1 active). */
+export function eventAux(code: number): number {
+  return (code >> 2) & 3;
+}
+
+export function eventRule(code: number): number {
+  return code >>> 4;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RuleArena } from './rule-arena.ts';
 import { slotLayout } from './rule-abi.ts';
-import { InputScatter, scatterLayout } from './rule-input-scatter.ts';
+import { InputScatter, scatterLayout, stagedWord } from './rule-input-scatter.ts';
 
 const { input } = slotLayout;
 
@@ -16,7 +16,7 @@ function scatterFor(tags: number, inputTags: number[]) {
   const stage = (samples: readonly [tag: number, value: number, quality: number][]): void => {
     samples.forEach(([tag, value, quality], index) => {
       arena.f64[scatter.stageF64 + index * 2] = value;
-      arena.i32[(scatter.stageF64 + index * 2) * 2 + 2] = tag | (quality << 24);
+      arena.i32[(scatter.stageF64 + index * 2) * 2 + 2] = stagedWord(tag, quality);
     });
   };
   const slot = (index: number) => ({

@@ -12,9 +12,15 @@ import { concatBytes, encodeName, encodeSection, encodeU32 } from './rule-wasm.t
 import { add, block, br, brIf, canonical, const32, end, geU, get, load32, loadF64, loop, set, shl, shrU, store8, storeF64, tee, and } from './rule-wasm-ops.ts';
 import { webAssembly } from './rule-webassembly.ts';
 
-/** Tags are staged as tag | quality << 24. */
-export const stagedTagsMax = 1 << 24;
-/** Bytes of a staged sample: +0 f64 value, +8 i32 tag | quality << 24. */
+const qualityShift = 24;
+/** Tags are staged with their quality in one word (stagedWord), so a tag must fit below the quality. */
+export const stagedTagsMax = 1 << qualityShift;
+
+/** A staged sample's word: its tag and, above it, its quality. */
+export function stagedWord(tag: number, quality: number): number {
+  return tag | (quality << qualityShift);
+}
+/** Bytes of a staged sample: +0 f64 value, +8 i32 stagedWord(tag, quality). */
 const stagedBytes = 16;
 
 /** Where the scatter's tables lie in its host area (byte offsets from the area's base). */
@@ -63,7 +69,7 @@ export function scatterModuleBytes(layout: ScatterLayout, base: number): Uint8Ar
     ...get(reader), ...get(readersEnd), ...geU, ...brIf(1),
     ...get(reader), ...const32(2), ...shl, ...const32(readers), ...add, ...load32(0), ...tee(slot), ...get(value), ...storeF64(input.value),
     ...get(slot), ...get(tick), ...storeF64(input.changedTick),
-    ...get(slot), ...get(code), ...const32(24), ...shrU, ...store8(input.quality),
+    ...get(slot), ...get(code), ...const32(qualityShift), ...shrU, ...store8(input.quality),
     ...get(reader), ...const32(1), ...add, ...set(reader), ...br(0),
     ...end, ...end,
     ...get(staged), ...const32(stagedBytes), ...add, ...set(staged), ...br(0),

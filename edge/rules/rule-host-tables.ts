@@ -11,7 +11,7 @@
 import { slotLayout, severityCodes } from '../../common/rule-abi.ts';
 import type { RuleArena } from '../../common/rule-arena.ts';
 import { emitKind, RuleBatch } from '../../common/rule-batch.ts';
-import { InputScatter } from '../../common/rule-input-scatter.ts';
+import { InputScatter, stagedWord } from '../../common/rule-input-scatter.ts';
 import type { RuleInstance } from '../../common/rule-instance.ts';
 import type { StepContext } from '../scan/step.ts';
 import type { RuleBinding } from './rule-plan.ts';
@@ -135,7 +135,7 @@ export class HostTables {
     for (let k = 0; k < changedCount; k++, at += 2) {
       const tag = changedTags[k]!;
       f64[at] = values[tag]!;
-      i32[at * 2 + 2] = tag | (qualities[tag]! << 24);
+      i32[at * 2 + 2] = stagedWord(tag, qualities[tag]!);
     }
     scatter.copy(changedCount, tick);
   }

@@ -10,7 +10,7 @@
 // onFault. Allocation-free per tick except on a fault.
 import { ruleLimitDefaults, severityCodes } from '../../common/rule-abi.ts';
 import { RuleArena, type RuleRegion } from '../../common/rule-arena.ts';
-import { emitKind, type RuleBatch } from '../../common/rule-batch.ts';
+import { emitKind, eventAux, eventKind, eventRule, type RuleBatch } from '../../common/rule-batch.ts';
 import { compileRule, type CompiledRule, type RuleInstance } from '../../common/rule-instance.ts';
 import { checkModuleHash, manifestDeclarations } from '../../common/rule-manifest.ts';
 import type { RuleFaultCode } from '../../common/rule-errors.ts';
@@ -250,13 +250,13 @@ export class RuleHost implements StepProgram {
       for (let at = batch.eventsF64, last = at + events * 2; at < last; at += 2) {
         const code = i32[at * 2 + 2]!;
         const index = i32[at * 2 + 3]!;
-        if (faulted.length > 0) while (nextFault < faulted.length && faulted[nextFault]! < code >>> 4) this.#emitFault(faulted[nextFault++]!, tick);
+        if (faulted.length > 0) while (nextFault < faulted.length && faulted[nextFault]! < eventRule(code)) this.#emitFault(faulted[nextFault++]!, tick);
         const value = f64[at]!;
-        const kind = code & 3;
-        if (kind === emitKind.point) context.point(pointTag[index]!, value, (code >> 2) & 3, nowMs);
+        const kind = eventKind(code);
+        if (kind === emitKind.point) context.point(pointTag[index]!, value, eventAux(code), nowMs);
         else if (kind === emitKind.output) context.write(outputTag[index]!, value);
         else {
-          const active = (code >> 2) & 1;
+          const active = eventAux(code);
           context.alarm(alarmIndex[index]!, active === 1, value, alarmSeverity[index]!);
           context.point(alarmStateTag[index]!, active, good, nowMs);
         }
