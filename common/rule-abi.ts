@@ -12,8 +12,6 @@ export const importModule = 'millwright';
 export const declareImport = 'declare';
 /** The gateway's shared rule memory, which replaces each rule's own memory at load (ADR 0010). */
 export const memoryImport = 'memory';
-/** The byte address of the rule's region in that memory, an immutable i32 global. */
-export const baseImport = 'base';
 
 /** declare(kind, slot, name, nameBytes, text, textBytes, a, b, c, flags): the kinds. */
 export const declarationKind = {
@@ -48,7 +46,7 @@ export type SeverityName = keyof typeof severityCodes;
 export const alarmFlags = { severityMask: 0xff, latching: 0x100 } as const;
 
 /** Exports the host adds while instrumenting, and the status codes its guards leave behind. */
-export const hostExports = { tick: 'mw_tick', start: 'mw_start', status: 'mw_status', step: 'mw_step', header: 'mw_header' } as const;
+export const hostExports = { tick: 'mw_tick', start: 'mw_start', status: 'mw_status', step: 'mw_step', frame: 'mw_frame' } as const;
 export const trapStatus = { none: 0, fuel: 1, memoryGrowFailed: 2 } as const;
 
 /** Defaults for what a rule may ask for; a gateway may lower or raise its own ceilings. */

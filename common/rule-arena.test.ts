@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { quarantineDefaults } from './rule-faults.ts';
-import { pageBytes, regionBytes, RuleArena, type RuleRegion } from './rule-arena.ts';
+import { pageBytes, regionBytes, regionFrontBytes, RuleArena, type RuleRegion } from './rule-arena.ts';
 import { compileRule } from './rule-instance.ts';
 import { RuleSupervisor } from './rule-supervisor.ts';
 import { assembleRule, recordingSink, type WatRule } from './rule-test-modules.ts';
@@ -26,16 +26,17 @@ function outside(region: RuleRegion): Uint8Array {
 }
 
 describe('the rule arena', () => {
-  it('hands out power-of-two regions, each with a guard page and a cache colour, and grows by more than one region at a time', () => {
+  it('hands out power-of-two regions, each with a front for its frame, a guard page and a cache colour, and grows by more than one region at a time', () => {
     expect(regionBytes(1)).toBe(pageBytes);
     expect(regionBytes(16)).toBe(16 * pageBytes);
     expect(regionBytes(17)).toBe(32 * pageBytes);
     const arena = new RuleArena();
     const first = arena.allocate(16);
     const second = arena.allocate(3);
-    expect(first.base).toBe(0);
-    // the second starts after the first's 16 pages, its guard page and its colour page, shifted into its first page by a multiple of 64 bytes
+    expect(first.base).toBe(regionFrontBytes);
+    // the second starts after the first's 16 pages, its guard page and its first page (its front and colour), shifted into that page by its front and a multiple of 64 bytes
     expect(Math.floor(second.base / pageBytes)).toBe(18);
+    expect(second.base % pageBytes).toBeGreaterThanOrEqual(regionFrontBytes);
     expect(second.base % 64).toBe(0);
     expect(second.base % pageBytes).not.toBe(first.base % pageBytes);
     expect(second.bytes).toBe(4 * pageBytes);

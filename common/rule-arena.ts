@@ -17,6 +17,12 @@ import { ruleErrors } from './rule-errors.ts';
 import { webAssembly, type WasmMemory } from './rule-webassembly.ts';
 
 export const pageBytes = 65_536;
+/**
+ * Bytes before each region's base that belong to the region but that no access of its rule can
+ * reach (a rule's addresses are its base plus a masked address plus a static offset): the host
+ * keeps the rule's frame there (its page count, its header's address, its mutable globals).
+ */
+export const regionFrontBytes = 16_384;
 /** A wasm32 memory holds at most 65,536 pages (4 GiB). */
 const arenaPagesMax = 65_536;
 
@@ -29,7 +35,7 @@ export function regionBytes(memoryPagesMax: number): number {
 
 export interface RuleRegion {
   readonly arena: RuleArena;
-  /** Byte address of the region's first byte in the arena. */
+  /** Byte address of the region's first byte in the arena; the regionFrontBytes before it are the region's too, out of its rule's reach. */
   readonly base: number;
   /** The region's size in bytes (a power of two); its guard page follows it. */
   readonly bytes: number;
@@ -107,9 +113,9 @@ export class RuleArena {
     range.pages -= pages;
     if (range.pages === 0) this.#free.splice(index, 1);
     this.#used += pages;
-    // 65 cache lines apart from one allocation to the next: 1,024 colours before one repeats
-    const colour = (this.#allocations++ * 4160) % pageBytes;
-    const region: RuleRegion = { arena: this, base: start * pageBytes + colour, bytes };
+    // 65 cache lines apart from one allocation to the next: 768 colours before one repeats
+    const colour = (this.#allocations++ * 4160) % (pageBytes - regionFrontBytes);
+    const region: RuleRegion = { arena: this, base: start * pageBytes + regionFrontBytes + colour, bytes };
     this.#live.set(region, { start, pages });
     // Pages the arena never handed out are zero, and untouched they cost no memory; a reused range held another rule's data.
     if (start < this.#highWater) this.clear(region);

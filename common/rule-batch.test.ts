@@ -51,7 +51,7 @@ describe('the batch module', () => {
     let entry = 0;
     const next = { output: 0, point: 0, alarm: 0 };
     instances.forEach((instance, index) => {
-      batch.bind(index, instance.stepFunction);
+      batch.bind(index, instance.stepFunction, instance.frame);
       batch.setBudget(index, 1000);
       batch.setEntries(index, entry, entry + entries[index]!);
       for (const slot of instance.slots.outputs) batch.setEntry(entry++, emitKind.output, slot, next.output++);

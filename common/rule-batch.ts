@@ -18,13 +18,14 @@
 import { assert } from './assert.ts';
 import { pageBytes, type RuleArena, type RuleRegion } from './rule-arena.ts';
 import { slotLayout } from './rule-abi.ts';
+import type { StepFunction } from './rule-instance.ts';
 import { concatBytes, encodeName, encodeSection, encodeU32 } from './rule-wasm.ts';
 import { add, block, br, brIf, canonicalNaN, const32, elseOp, end, eq, eqz, f64Eq, geU, get, gtS, ifVoid, load32, load8, loadF64, loop, ltS, ltU, ne, or, select, set, shl, shrS, store32, store8, storeF64, sub, tee, xor } from './rule-wasm-ops.ts';
 import { webAssembly, type WasmGlobal, type WasmTable } from './rule-webassembly.ts';
 
 const i32 = 0x7f;
 const f64 = 0x7c;
-/** Bytes of a rule's record: +0 i32 budget, +4 i32 result, +8 i32 most fuel used, +16 f64 ticks run, +24 i32 first entry, +28 i32 end of its entries (byte addresses). */
+/** Bytes of a rule's record: +0 i32 budget, +4 i32 result, +8 i32 most fuel used, +12 i32 the rule's frame, +16 f64 ticks run, +24 i32 first entry, +28 i32 end of its entries (byte addresses). */
 const recordBytes = 32;
 /** Bytes of an emit entry: +0 i32 kind, +4 i32 slot address, +8 i32 index in the host's tables of that kind. */
 const entryBytes = 12;
@@ -121,7 +122,7 @@ export function batchModuleBytes(layout: BatchLayout, base: number): Uint8Array 
     ...get(k), ...const32(5), ...shl, ...const32(records), ...add, ...tee(record), // record = records + k * 32
     ...load32(0), ...tee(fuel), // fuel = record.budget
     ...ifVoid,
-    ...get(fuel), ...get(tick), ...get(k), 0x11, 0x00, 0x00, ...set(result), // result = table[k](fuel, tick)
+    ...get(fuel), ...get(tick), ...get(record), ...load32(12), ...get(k), 0x11, 0x00, 0x00, ...set(result), // result = table[k](fuel, tick, record.frame)
     ...get(record), ...get(result), ...store32(4),
     ...get(record), ...get(record), ...loadF64(16), 0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0xa0, ...storeF64(16), // record.ticks += 1
     ...get(fuel), ...get(result), ...get(result), ...const32(31), ...shrS, ...xor, ...sub, ...tee(used), // used = fuel - (result ^ (result >> 31))
@@ -134,7 +135,7 @@ export function batchModuleBytes(layout: BatchLayout, base: number): Uint8Array 
   const memoryImport = [...encodeName('millwright'), ...encodeName('memory'), 0x02, 0x00, 0x00];
   return concatBytes([
     Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]),
-    encodeSection(1, [2, 0x60, 2, i32, f64, 1, i32, 0x60, 2, i32, f64, 0]),
+    encodeSection(1, [2, 0x60, 3, i32, f64, i32, 1, i32, 0x60, 2, i32, f64, 0]),
     encodeSection(2, [1, ...memoryImport]),
     encodeSection(3, [1, 1]),
     encodeSection(4, [1, 0x70, 0x01, ...encodeU32(rules), ...encodeU32(rules)]),
@@ -179,9 +180,10 @@ export class RuleBatch {
     this.#events = base + layout.eventsAt;
   }
 
-  /** Points rule `index` at an instance's mw_step (at start and after every restart). */
-  bind(index: number, step: (fuel: number, tick: number) => number): void {
+  /** Points rule `index` at its module's mw_step and its frame (at start and after every restart). */
+  bind(index: number, step: StepFunction, frame: number): void {
     this.#table.set(index, step);
+    this.#arena.i32[(this.#records + index * recordBytes) / 4 + 3] = frame;
   }
 
   /** The emit entries of rule `index` are entries first..end-1 (set once, at construction). */

@@ -6,10 +6,14 @@
 // store address is masked to the region's power-of-two size and offset by the region's base (a
 // static offset above the guard page is folded into the address first), memory.copy and
 // memory.fill become calls to checked helpers, and memory.size and memory.grow read and grow the
-// rule's own page count. The base is an imported immutable global (global 0, so every global the
-// rule defines moves up by one): one compiled module serves every region. The instruction decoder accepts the features AssemblyScript emits (MVP, sign extension, saturating
-// conversions, bulk memory, reference types) and refuses everything else (SIMD, threads,
-// exceptions, tail calls, passive data): a module we cannot fully read is a module we do not run.
+// rule's own page count. Every rule built from one module runs in one instance of it: the running
+// rule's frame (in its region's front, below its base, where no access of the rule reaches) is a
+// host global each function reads once, its base is the frame plus the frame's size, and the
+// module's mutable globals are loads and stores in the frame, so each rule keeps its own. Tables
+// are shared, so instructions that change them are refused. The instruction decoder accepts the
+// features AssemblyScript emits (MVP, sign extension, saturating conversions, bulk memory,
+// reference types) and refuses everything else (SIMD, threads, exceptions, tail calls, passive
+// data): a module we cannot fully read is a module we do not run.
 import { trapStatus } from './rule-abi.ts';
 import { ByteReader, encodeS32, encodeU32, invalid, valueType } from './rule-wasm.ts';
 
@@ -18,11 +22,23 @@ export interface FuelGlobals {
   readonly status: number;
 }
 
-/** What the isolation rewrite needs: the region mask, the page-count global and the helpers' function indices (the base is global 0). */
+/** A mutable global of the rule, kept in its frame: its value type and byte offset there. */
+export interface FrameGlobal {
+  readonly type: number;
+  readonly offset: number;
+}
+
+/** What the isolation rewrite needs: the region mask, the frame, and the helpers' function indices. */
 export interface Isolation {
   /** The region's size minus one (the region is a power of two). */
   readonly mask: number;
-  readonly pagesGlobal: number;
+  /** The host global holding the running rule's frame address (its region's base minus frameBytes). */
+  readonly frameGlobal: number;
+  readonly frameBytes: number;
+  /** Where the rule's page count lies in its frame. */
+  readonly pagesAt: number;
+  /** The rule's mutable globals, by global index: they live in its frame, not in the shared instance. */
+  readonly frameGlobals: ReadonlyMap<number, FrameGlobal>;
   readonly growFunction: number;
   readonly copyFunction: number;
   readonly fillFunction: number;
@@ -39,6 +55,8 @@ function blockType(reader: ByteReader): void {
   if (value < 0 && !blockValueTypes.has(value)) throw invalid(`block type ${value} is not allowed (only void, i32, i64, f32, f64, funcref, externref or a type index)`);
 }
 
+const tableChange = (): Error => invalid("table.set, table.grow, table.fill, table.copy and table.init are not allowed (a rule's tables are fixed at load: every rule built from the same module runs in one instance and shares them)");
+
 /** Reads past one instruction's immediates (the opcode is already read; memory and global instructions are read by instrumentBody). */
 function immediates(reader: ByteReader, op: number): void {
   if (op >= 0x45 && op <= 0xc4) return; // numeric, no immediates
@@ -47,7 +65,9 @@ function immediates(reader: ByteReader, op: number): void {
       return;
     case 0x02: case 0x03: case 0x04:
       return blockType(reader);
-    case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x25: case 0x26: case 0xd2:
+    case 0x26:
+      throw tableChange();
+    case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x25: case 0xd2:
       reader.u32();
       return;
     case 0x0e:
@@ -72,8 +92,8 @@ function immediates(reader: ByteReader, op: number): void {
     case 0xfc: {
       const sub = reader.u32();
       if (sub <= 7) return;
-      if (sub === 13 || sub === 15 || sub === 16 || sub === 17) { reader.u32(); return; }
-      if (sub === 12 || sub === 14) { reader.u32(); reader.u32(); return; }
+      if (sub === 12 || sub === 14 || sub === 15 || sub === 17) throw tableChange();
+      if (sub === 13 || sub === 16) { reader.u32(); return; }
       throw invalid(sub === 8 || sub === 9 ? "memory.init and data.drop are not allowed (the host lays a rule's data into its region)" : `instruction 0xfc ${sub} is not allowed`);
     }
     default: {
@@ -89,6 +109,22 @@ function charge(cost: number, globals: FuelGlobals, scratch: number): number[] {
   const status = encodeU32(globals.status);
   const local = encodeU32(scratch);
   return [0x23, ...fuel, 0x41, ...encodeS32(cost), 0x6b, 0x22, ...local, 0x24, ...fuel, 0x20, ...local, 0x41, 0x00, 0x48, 0x04, 0x40, 0x41, trapStatus.fuel, 0x24, ...status, 0x00, 0x0b];
+}
+
+const frameAccess: Readonly<Record<number, { load: number; store: number; align: number; temp: number }>> = {
+  0x7f: { load: 0x28, store: 0x36, align: 2, temp: 0 },
+  0x7e: { load: 0x29, store: 0x37, align: 3, temp: 1 },
+  0x7d: { load: 0x2a, store: 0x38, align: 2, temp: 2 },
+  0x7c: { load: 0x2b, store: 0x39, align: 3, temp: 3 },
+};
+
+/** global.get / global.set of a global kept in the frame: a load or store at the frame (which no rule address reaches). */
+function frameGlobalAccess(set: boolean, held: FrameGlobal, frame: number[], temp: number): number[] {
+  const access = frameAccess[held.type]!;
+  const offset = encodeU32(held.offset);
+  if (!set) return [0x20, ...frame, access.load, access.align, ...offset];
+  const local = encodeU32(temp + access.temp);
+  return [0x21, ...local, 0x20, ...frame, 0x20, ...local, access.store, access.align, ...offset];
 }
 
 /** Replaces body[at, end) with `bytes` (a pure insertion when end === at). */
@@ -132,10 +168,11 @@ export function instrumentBody(body: Uint8Array, params: number, globals: FuelGl
     locals += reader.u32();
     valueType(reader);
   }
-  // V8 allows 50,000 locals in a function, and the rewrite adds five
-  if (params + locals > 50_000 - 5) throw invalid('a function has more than 49,995 locals');
+  // V8 allows 50,000 locals in a function, and the rewrite adds six
+  if (params + locals > 50_000 - 6) throw invalid('a function has more than 49,994 locals');
   const localsEnd = reader.offset;
   const temp = params + locals;
+  const frame = encodeU32(temp + 5);
   const costs = [0];
   const regions = [0];
   const controls: boolean[] = [];
@@ -155,11 +192,12 @@ export function instrumentBody(body: Uint8Array, params: number, globals: FuelGl
     }
     if (op === 0x3f || op === 0x40) {
       if (reader.u8() !== 0) throw invalid('multi-memory is not allowed');
-      replace(at, op === 0x3f ? [0x23, ...encodeU32(isolation.pagesGlobal)] : [0x10, ...encodeU32(isolation.growFunction)]);
+      replace(at, op === 0x3f ? [0x20, ...frame, 0x28, 0x02, ...encodeU32(isolation.pagesAt)] : [0x10, ...encodeU32(isolation.growFunction)]);
       continue;
     }
     if (op === 0x23 || op === 0x24) {
-      replace(at, [op, ...encodeU32(reader.u32() + 1)]); // the imported base is global 0
+      const held = isolation.frameGlobals.get(reader.u32());
+      if (held !== undefined) replace(at, frameGlobalAccess(op === 0x24, held, frame, temp));
       continue;
     }
     if (op === 0xfc && (body[reader.offset] === 10 || body[reader.offset] === 11)) {
@@ -186,11 +224,12 @@ export function instrumentBody(body: Uint8Array, params: number, globals: FuelGl
   }
   if (!ended || !reader.atEnd) throw invalid('a function body does not end where its size says');
 
-  const out: number[] = [...encodeU32(groups + 5)];
+  const out: number[] = [...encodeU32(groups + 6)];
   for (let index = groupsStart; index < localsEnd; index++) out.push(body[index]!);
-  out.push(1, 0x7f, 1, 0x7e, 1, 0x7d, 1, 0x7c, 1, 0x7f);
+  out.push(1, 0x7f, 1, 0x7e, 1, 0x7d, 1, 0x7c, 1, 0x7f, 1, 0x7f);
   out.push(...charge(costs[0]!, globals, temp));
-  out.push(0x23, 0x00, 0x21, ...encodeU32(temp + 4)); // the base, read once per call: a local is a register
+  // the frame and the base, read once per call: locals are registers
+  out.push(0x23, ...encodeU32(isolation.frameGlobal), 0x22, ...frame, 0x41, ...encodeS32(isolation.frameBytes), 0x6a, 0x21, ...encodeU32(temp + 4));
   let copied = localsEnd;
   // Loop charges are insertions at the next instruction's start; they go before that instruction's own edit.
   edits.sort((a, b) => a.at - b.at || a.end - b.end);

@@ -8,9 +8,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { thrownCode } from './assert.ts';
 import { MillwrightError } from './errors.ts';
 import { quarantineDefaults } from './rule-faults.ts';
-import { pageBytes, RuleArena, type RuleRegion } from './rule-arena.ts';
+import { pageBytes, regionFrontBytes, RuleArena, type RuleRegion } from './rule-arena.ts';
 import { compileRule, RuleInstance, type CompiledRule } from './rule-instance.ts';
-import { prepareRuleModule } from './rule-sandbox.ts';
+import { frameLayout, prepareRuleModule } from './rule-sandbox.ts';
 import { RuleSupervisor } from './rule-supervisor.ts';
 import { assemble, assembleRule, recordingSink, type WatRule } from './rule-test-modules.ts';
 import { encodeS32, encodeU32 } from './rule-wasm.ts';
@@ -169,9 +169,9 @@ class Scene {
     this.right = this.arena.allocate(1);
     this.#victims = [supervise(victim, this.left), supervise(victim, this.right)];
     this.rule = supervise(attacker, this.region);
-    // paint every byte no region may use (free pages, colour gaps, tails after the guard pages)
+    // paint every byte no region may use (free pages, colour gaps, tails after the guard pages); each front holds its rule's frame
     const u8 = this.arena.u8;
-    const spans = [this.left, this.region, this.right].map((region) => [region.base, region.base + region.bytes + pageBytes] as const);
+    const spans = [this.left, this.region, this.right].map((region) => [region.base - regionFrontBytes, region.base + region.bytes + pageBytes] as const);
     let from = 0;
     for (const [start, end] of spans) {
       u8.fill(canary, from, start);
@@ -183,7 +183,7 @@ class Scene {
       supervisor.run(1, this.#victimSinks[index]!);
     });
     this.#outsideRange = Buffer.from(without(u8, range(this.region)));
-    this.#outsideSpan = Buffer.from(without(u8, [this.region.base, this.region.base + this.region.bytes + pageBytes]));
+    this.#outsideSpan = Buffer.from(without(u8, [this.region.base - regionFrontBytes, this.region.base + this.region.bytes + pageBytes]));
   }
 
   run(ticks = 2): this {
@@ -196,7 +196,10 @@ class Scene {
     const u8 = this.arena.u8;
     expect(Buffer.from(without(u8, range(this.region))).equals(this.#outsideRange)).toBe(true);
     // without a restart (which clears the whole page range) not even the colour gap or the tail after the guard page changed
-    if (this.rule.stats.restarts === 0) expect(Buffer.from(without(u8, [this.region.base, this.region.base + this.region.bytes + pageBytes])).equals(this.#outsideSpan)).toBe(true);
+    if (this.rule.stats.restarts === 0) expect(Buffer.from(without(u8, [this.region.base - regionFrontBytes, this.region.base + this.region.bytes + pageBytes])).equals(this.#outsideSpan)).toBe(true);
+    // the frame's header address is the host's: no access of the rule reaches it
+    const instance = this.rule.instance;
+    if (instance !== undefined) expect(this.arena.i32[(instance.frame + frameLayout.header) / 4]).toBe(instance.slots.header);
     expect(this.arena.u32[(this.region.base + flagAddress) / 4]).toBe(0);
     this.#victims.forEach((supervisor, index) => {
       supervisor.input(0, 43, 0, 2);
@@ -277,8 +280,11 @@ describe('rule sandbox escapes: decoder desynchronisation (V8 accepts, the instr
     { what: 'br and br_if with padded labels', rule: { tick: [0x02, 0x40, ...i32Const(0), 0x0d, ...paddedU32(0, 5), 0x0b, 0x02, 0x40, 0x0c, ...paddedU32(0, 4), 0x0b, ...probe()] }, v8: true, outcome: 'confined' },
     { what: 'call and local ops with padded indices', rule: { locals: [1, 1, i32], tick: [0x10, ...paddedU32(3, 5), ...i32Const(7), 0x21, ...paddedU32(0, 5), 0x20, ...paddedU32(0, 4), 0x22, ...paddedU32(0, 3), drop, ...probe()], functions: [[]] }, v8: true, outcome: 'confined' },
     { what: 'call_indirect with padded type and table indices', rule: { tick: [...i32Const(0), 0x11, ...paddedU32(0, 5), ...paddedU32(0, 5), ...probe()], functions: [[]], tables: [[0x70, 0x01, 1, 1]], elements: vector([[0x00, ...i32Const(0), 0x0b, ...vector([[3]])]]) }, v8: true, outcome: 'confined' },
-    { what: 'table.get/set/size/grow/fill and ref.func with padded indices', rule: { tick: [...i32Const(0), 0x25, ...paddedU32(0, 5), drop, ...i32Const(0), 0xd2, ...paddedU32(3, 5), 0x26, ...paddedU32(0, 3), 0xfc, ...paddedU32(16, 5), ...paddedU32(0, 5), drop, 0xd0, 0x70, ...i32Const(0), 0xfc, 15, ...paddedU32(0, 2), drop, ...i32Const(0), 0xd0, 0x70, ...i32Const(0), 0xfc, 17, ...paddedU32(0, 4), ...probe()], functions: [[]], tables: [[0x70, 0x01, 1, 2]], elements: vector([[0x00, ...i32Const(0), 0x0b, ...vector([[3]])]]) }, v8: true, outcome: 'confined' },
-    { what: 'table.copy, table.init and elem.drop with padded immediates', rule: { tick: [...i32Const(0), ...i32Const(0), ...i32Const(1), 0xfc, 14, ...paddedU32(0, 3), ...paddedU32(0, 3), ...i32Const(0), ...i32Const(0), ...i32Const(0), 0xfc, 12, ...paddedU32(1, 5), ...paddedU32(0, 5), 0xfc, 13, ...paddedU32(1, 5), ...probe()], functions: [[]], tables: [[0x70, 0x01, 2, 2]], elements: [2, 0x00, ...i32Const(0), 0x0b, 1, 3, 0x01, 0x00, 1, 3] }, v8: true, outcome: 'confined' },
+    { what: 'table.get/set/size/grow/fill and ref.func with padded indices', rule: { tick: [...i32Const(0), 0x25, ...paddedU32(0, 5), drop, ...i32Const(0), 0xd2, ...paddedU32(3, 5), 0x26, ...paddedU32(0, 3), 0xfc, ...paddedU32(16, 5), ...paddedU32(0, 5), drop, 0xd0, 0x70, ...i32Const(0), 0xfc, 15, ...paddedU32(0, 2), drop, ...i32Const(0), 0xd0, 0x70, ...i32Const(0), 0xfc, 17, ...paddedU32(0, 4), ...probe()], functions: [[]], tables: [[0x70, 0x01, 1, 2]], elements: vector([[0x00, ...i32Const(0), 0x0b, ...vector([[3]])]]) }, v8: true, outcome: 'refused' },
+    { what: 'table.get/size and ref.func with padded indices', rule: { tick: [...i32Const(0), 0x25, ...paddedU32(0, 5), drop, 0xd2, ...paddedU32(3, 5), drop, 0xfc, ...paddedU32(16, 5), ...paddedU32(0, 5), drop, ...probe()], functions: [[]], tables: [[0x70, 0x01, 1, 2]], elements: vector([[0x00, ...i32Const(0), 0x0b, ...vector([[3]])]]) }, v8: true, outcome: 'confined' },
+    { what: 'table.grow with a padded sub-opcode', rule: { tick: [0xd0, 0x70, ...i32Const(1), 0xfc, ...paddedU32(15, 5), ...paddedU32(0, 5), drop, ...probe()], tables: [[0x70, 0x01, 1, 2]] }, v8: true, outcome: 'refused' },
+    { what: 'table.copy, table.init and elem.drop with padded immediates', rule: { tick: [...i32Const(0), ...i32Const(0), ...i32Const(1), 0xfc, 14, ...paddedU32(0, 3), ...paddedU32(0, 3), ...i32Const(0), ...i32Const(0), ...i32Const(0), 0xfc, 12, ...paddedU32(1, 5), ...paddedU32(0, 5), 0xfc, 13, ...paddedU32(1, 5), ...probe()], functions: [[]], tables: [[0x70, 0x01, 2, 2]], elements: [2, 0x00, ...i32Const(0), 0x0b, 1, 3, 0x01, 0x00, 1, 3] }, v8: true, outcome: 'refused' },
+    { what: 'elem.drop with a padded segment index', rule: { tick: [0xfc, 13, ...paddedU32(1, 5), ...probe()], functions: [[]], tables: [[0x70, 0x01, 2, 2]], elements: [2, 0x00, ...i32Const(0), 0x0b, 1, 3, 0x01, 0x00, 1, 3] }, v8: true, outcome: 'confined' },
     { what: 'a v128 block type left by a branch', rule: { tick: [0x02, 0x40, 0x02, 0x7b, 0x0c, 0x01, 0x0b, drop, 0x0b, ...probe()] }, v8: true, outcome: 'refused' },
     { what: 'saturating conversions with padded sub-opcodes', rule: { tick: [0x43, 0, 0, 0, 0, 0xfc, ...paddedU32(0, 5), drop, 0x44, ...f64Zero.slice(1), 0xfc, ...paddedU32(7, 3), drop, ...probe()] }, v8: true, outcome: 'confined' },
     { what: 'global.get/set with padded indices', rule: { globals: [[i32, 1, ...i32Const(0), 0x0b]], tick: [...i32Const(5), 0x24, ...paddedU32(0, 5), 0x23, ...paddedU32(0, 5), drop, ...probe()] }, v8: true, outcome: 'confined' },
@@ -330,7 +336,7 @@ describe('rule sandbox escapes: refused proposals and module shapes', () => {
     { what: 'env.abort imported as a table', rule: { tick: [], imports: [[...name('env'), ...name('abort'), 0x01, 0x70, 0x01, 0, 1]] }, code: 'RULE_IMPORT_REFUSED' },
     { what: 'declare imported with another type', rule: { tick: [], types: [[0x60, 0, 0]], imports: [[...name('millwright'), ...name('declare'), 0x00, 0x02]] }, code: 'RULE_IMPORT_REFUSED' },
     { what: 'an export named like the host’s step', rule: { tick: [], exports: [[...name('mw_step'), 0x00, 0x02]] }, code: 'RULE_MODULE_INVALID' },
-    { what: 'an export named like the host’s header global', rule: { tick: [], globals: [[i32, 1, ...i32Const(0), 0x0b]], exports: [[...name('mw_header'), 0x03, 0x00]] }, code: 'RULE_MODULE_INVALID' },
+    { what: 'an export named like the host’s frame global', rule: { tick: [], globals: [[i32, 1, ...i32Const(0), 0x0b]], exports: [[...name('mw_frame'), 0x03, 0x00]] }, code: 'RULE_MODULE_INVALID' },
     { what: 'a tag section', rule: { tick: [], beforeCode: section(13, [1, 0, 0]) }, code: 'RULE_MODULE_INVALID' },
     { what: 'a table without a maximum', rule: { tick: [], tables: [[0x70, 0x00, 1]] }, code: 'RULE_MODULE_INVALID' },
     // Tripwires for a newer V8 (typed function references, GC): multi-byte value and heap types, which the
@@ -377,7 +383,7 @@ describe('rule sandbox escapes: refused proposals and module shapes', () => {
     expect(refusedOrConfined(bytes)).toBe('confined');
   });
 
-  it('a function at the locals limit is refused at load with a RULE_ code: the rewrite adds five locals to V8\'s 50,000', () => {
+  it('a function at the locals limit is refused at load with a RULE_ code: the rewrite adds six locals to V8\'s 50,000', () => {
     const atLimit = rawRule({ tick: [], locals: [1, ...encodeU32(50_000), i32] });
     expect(webAssembly.validate(atLimit)).toBe(true);
     let thrown: unknown;
@@ -388,7 +394,8 @@ describe('rule sandbox escapes: refused proposals and module shapes', () => {
     }
     expect(thrown).toBeInstanceOf(MillwrightError);
     expect((thrown as MillwrightError).code).toBe('RULE_MODULE_INVALID');
-    const justBelow = rawRule({ tick: [], locals: [1, ...encodeU32(49_995), i32] });
+    expect(thrownCode(() => prepareRuleModule(rawRule({ tick: [], locals: [1, ...encodeU32(49_995), i32] })))).toBe('RULE_MODULE_INVALID');
+    const justBelow = rawRule({ tick: [], locals: [1, ...encodeU32(49_994), i32] });
     expect(() => compileRule(justBelow)).not.toThrow();
   });
 });
@@ -471,17 +478,41 @@ describe('rule sandbox escapes: globals, fuel and the host’s state', () => {
     expect(thrownCode(() => new RuleInstance(compileRule(bytes), 10, 100_000))).toBe('RULE_START_FAILED');
   });
 
-  it('an exported global of the rule is its own (shifted past the base), and the host globals are not writable through it', () => {
-    const bytes = rawRule({ globals: [[i32, 1, ...i32Const(77), 0x0b]], exports: [[...name('g'), 0x03, 0x00]], tick: [...i32Const(-1), 0x24, 0x00, ...probe()] });
+  it('a mutable global of the rule lives in its own frame, out of its reach as memory, and its export reads the frame', () => {
+    const bytes = rawRule({ globals: [[i32, 1, ...i32Const(77), 0x0b], [i32, 0, ...i32Const(5), 0x0b]], exports: [[...name('g'), 0x03, 0x00], [...name('k'), 0x03, 0x01]], tick: [...i32Const(-1), 0x24, 0x00, ...probe()] });
     const scene = new Scene(compileRule(bytes));
-    const exports = scene.rule.instance!.exports;
+    const instance = scene.rule.instance!;
+    const { exports, frame } = instance;
     expect((exports['g'] as { value: number }).value).toBe(77);
-    const header = (exports['mw_header'] as { value: number }).value;
+    expect((exports['k'] as { value: number }).value).toBe(5); // an immutable global stays the instance's
+    expect(scene.arena.i32[(frame + frameLayout.globals) / 4]).toBe(77);
+    expect(frame).toBeLessThan(scene.region.base);
     scene.run(1);
     expect((exports['g'] as { value: number }).value).toBe(-1);
-    expect((exports['mw_header'] as { value: number }).value).toBe(header);
-    expect(header).toBe(scene.region.base + 1024);
+    expect(instance.slots.header).toBe(scene.region.base + 1024);
     scene.expectConfined();
+  });
+
+  it('mutable globals of each number type start at their initial values in the frame; a mutable reference or a computed start is refused', () => {
+    const f32 = 0x7d;
+    const f32Const = (value: number): number[] => [0x43, ...new Uint8Array(Float32Array.of(value).buffer)];
+    const f64Const = (value: number): number[] => [0x44, ...new Uint8Array(Float64Array.of(value).buffer)];
+    const globals = [[i32, 1, ...i32Const(-5), 0x0b], [0x7e, 1, ...i64Const(-7), 0x0b], [f32, 1, ...f32Const(1.5), 0x0b], [f64, 1, ...f64Const(2.25), 0x0b]];
+    const exports = ['a', 'b', 'c', 'd'].map((label, index) => [...name(label), 0x03, index]);
+    const instance = new RuleInstance(compileRule(rawRule({ globals, exports, tick: [] })), 10, 100_000);
+    expect(['a', 'b', 'c', 'd'].map((label) => (instance.exports[label] as { value: number | bigint }).value)).toEqual([-5, -7n, 1.5, 2.25]);
+    expect(refusal(rawRule({ globals: [[0x70, 1, 0xd0, 0x70, 0x0b]], tick: [] }))).toBe('RULE_MODULE_INVALID');
+    expect(refusal(rawRule({ globals: [[i32, 1, ...i32Const(1), ...i32Const(2), 0x6a, 0x0b]], tick: [] }))).toBe('RULE_MODULE_INVALID');
+  });
+
+  it('rules of one module share its instance, each with its own frame: one rule’s globals are not another’s', () => {
+    const counter = compileRule(rawRule({ globals: [[i32, 1, ...i32Const(0), 0x0b]], exports: [[...name('count'), 0x03, 0x00]], tick: [0x23, 0x00, ...i32Const(1), 0x6a, 0x24, 0x00] }));
+    const arena = new RuleArena();
+    const [one, two] = [arena.allocate(1), arena.allocate(1)].map((region) => new RuleInstance(counter, 10, 100_000, region));
+    for (let tick = 0; tick < 3; tick++) one!.tick(1000);
+    two!.tick(1000);
+    expect([(one!.exports['count'] as { value: number }).value, (two!.exports['count'] as { value: number }).value]).toEqual([3, 1]);
+    expect(counter.instances.get(arena)).toBeDefined();
   });
 
   it('the header slot is checked: outside the region, misaligned, at 0 or straddling its end is refused; at its very end mw_step stays inside', () => {
@@ -517,8 +548,8 @@ describe('rule sandbox escapes: globals, fuel and the host’s state', () => {
     expect(thrownMessage(() => new RuleInstance(compileRule(wildName), 10, 100_000, RuleArena.single(1)))).toMatch(/declared name at 65520 \(64 bytes\) is outside memory/);
   });
 
-  it('tables: call_indirect past the table traps, table.grow cannot add a host function, and the rule stays confined', async () => {
-    const rule = await assemble(`(module
+  it('tables: call_indirect past the table traps and the rule stays confined; a rule cannot change its table (rules share it)', async () => {
+    const module = (tick: string): Promise<Uint8Array> => assemble(`(module
       (import "millwright" "declare" (func $declare (param i32 i32 i32 i32 i32 i32 f64 f64 f64 i32)))
       (memory 1 1) (export "memory" (memory 0))
       (table $t 2 10 funcref) (elem (i32.const 0) $noop) (export "table" (table $t))
@@ -526,12 +557,13 @@ describe('rule sandbox escapes: globals, fuel and the host’s state', () => {
       (func $noop)
       (func $start (call $declare (i32.const 0) (i32.const 1024) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (f64.const 0) (f64.const 0) (f64.const 0) (i32.const 0)))
       (start $start)
-      (func $tick
-        (drop (table.grow $t (ref.func $noop) (i32.const 8)))
-        (table.fill $t (i32.const 0) (table.get $t (i32.const 0)) (i32.const 10))
-        ${watProbe()}
-        (call_indirect $t (type $v) (i32.const 10)))
+      (func $tick ${tick})
       (export "tick" (func $tick)))`);
+    for (const change of ['(drop (table.grow $t (ref.func $noop) (i32.const 8)))', '(table.fill $t (i32.const 0) (ref.func $noop) (i32.const 2))', '(table.set $t (i32.const 1) (ref.func $noop))', '(table.copy $t $t (i32.const 0) (i32.const 1) (i32.const 1))']) {
+      const bytes = await module(change);
+      expect(thrownMessage(() => compileRule(bytes))).toMatch(/tables are fixed at load/);
+    }
+    const rule = await module(`(drop (table.get $t (i32.const 0))) ${watProbe()} (call_indirect $t (type $v) (i32.const 10))`);
     const scene = new Scene(compileRule(rule)).run(1);
     expect(scene.ruleSink.faults).toEqual(['RULE_TRAP']);
     scene.expectConfined();

@@ -17,7 +17,7 @@ describe('rule sandbox at load', () => {
     const prepared = prepareRuleModule(await assembleRule(passThrough), limits);
     expect(webAssembly.validate(prepared.bytes)).toBe(true);
     const exports = parseModule(prepared.bytes).exports.map((entry) => entry.name);
-    expect(exports).toEqual(expect.arrayContaining(['tick', 'mw_tick', 'mw_start', 'mw_step', 'mw_status', 'mw_header']));
+    expect(exports).toEqual(expect.arrayContaining(['tick', 'mw_tick', 'mw_start', 'mw_step', 'mw_status', 'mw_frame']));
     expect(exports).not.toContain('memory'); // its memory is the gateway's shared rule memory, imported
     expect(parseModule(prepared.bytes).imports.map((entry) => `${entry.module}.${entry.name}`)).toContain('millwright.memory');
     expect(parseModule(prepared.bytes).start).toBeUndefined(); // no rule code runs at instantiation

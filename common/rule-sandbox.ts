@@ -1,23 +1,25 @@
 // The sandbox check at load: a rule module may import only the host ABI (millwright.declare and
 // env.abort), must define one memory with a maximum within the limit, must export `memory` and a
 // `tick` of type () -> (). The accepted module is rewritten before it is compiled: its memory
-// becomes the gateway's shared rule memory (an import, with the region's base as an imported
-// global), every access confined to the rule's own region (rule-instrument.ts,
-// common/rule-arena.ts, ADR 0010); its data segments are taken out, for the host to lay into the
-// region at instantiation; fuel metering goes into every function; host globals (fuel, status, the header
-// slot's address, the rule's page count) and helpers (memory.grow, memory.copy, memory.fill on
-// the region) are added, and `mw_tick(fuel) -> fuel left` / `mw_start(fuel) -> fuel left`
-// wrappers, so one call runs a tick with its budget. `mw_step(fuel, tick)` is the gateway's
-// per-tick entry: it also stores the tick into the header and reads and clears the header's
-// events word, so the host touches a rule's memory only for changed inputs and what the rule
-// produced (it returns the fuel left, or -1 - fuel left when there were events). The start
-// section is removed and run through mw_start instead: instantiation executes no rule code, and a
-// start function that loops runs out of fuel like any tick.
+// becomes the gateway's shared rule memory (an import), every access confined to the running
+// rule's region (rule-instrument.ts, common/rule-arena.ts, ADR 0010); its data segments are taken
+// out, for the host to lay into each region; its mutable globals move into each rule's frame
+// (frameLayout: the rule's page count, its header slot's address, then the globals), which lies in
+// the region's front, out of the rule's reach, so one instance of the module serves every rule
+// built from it; fuel metering goes into every function; host globals (fuel, status, the running
+// rule's frame) and helpers (memory.grow, memory.copy, memory.fill on the region) are added, and
+// `mw_tick(fuel, frame) -> fuel left` / `mw_start(fuel, frame) -> fuel left` wrappers, so one call
+// runs a tick of one rule with its budget. `mw_step(fuel, tick, frame)` is the gateway's per-tick
+// entry: it also stores the tick into the header and reads and clears the header's events word,
+// so the host touches a rule's memory only for changed inputs and what the rule produced (it
+// returns the fuel left, or -1 - fuel left when there were events). The start section is removed
+// and run through mw_start instead: instantiation executes no rule code, and a start function that
+// loops runs out of fuel like any tick.
 import { MillwrightError } from './errors.ts';
-import { baseImport, declareImport, hostExports, importModule, memoryImport, ruleLimitDefaults, slotLayout, trapStatus } from './rule-abi.ts';
+import { declareImport, hostExports, importModule, memoryImport, ruleLimitDefaults, slotLayout, trapStatus } from './rule-abi.ts';
 import { ruleErrors } from './rule-errors.ts';
-import { pageBytes, regionBytes } from './rule-arena.ts';
-import { instrumentBody, type FuelGlobals, type Isolation } from './rule-instrument.ts';
+import { pageBytes, regionBytes, regionFrontBytes } from './rule-arena.ts';
+import { instrumentBody, type FrameGlobal, type FuelGlobals, type Isolation } from './rule-instrument.ts';
 import { ByteReader, concatBytes, encodeName, encodeS32, encodeSection, encodeU32, invalid, parseModule, type FunctionType, type ParsedModule } from './rule-wasm.ts';
 import { webAssembly } from './rule-webassembly.ts';
 
@@ -40,6 +42,11 @@ export interface PreparedModule {
   /** The region it needs (the memory maximum rounded up to a power of two), in bytes. */
   readonly regionBytes: number;
   readonly hasStart: boolean;
+  /** The rule's frame (regionFrontBytes hold it, before its region's base): its size, and the image a fresh frame starts from. */
+  readonly frameBytes: number;
+  readonly frameImage: Uint8Array;
+  /** The rule's exported mutable globals: they live in its frame, at these offsets, not in the instance. */
+  readonly frameExports: readonly { readonly name: string; readonly type: number; readonly offset: number }[];
 }
 
 const i32 = 0x7f;
@@ -98,50 +105,56 @@ function instrumentCode(module: ParsedModule, content: ByteReader, globals: Fuel
 }
 
 interface HostGlobals extends FuelGlobals {
-  /** The header slot's address in the arena (set by the host once the rule declared it). */
-  readonly header: number;
-  /** The rule's memory size in pages, as memory.size reports it. */
-  readonly pages: number;
+  /** The running rule's frame address (set by every wrapper from its argument). */
+  readonly frame: number;
 }
 
-function wrapper(target: number, globals: FuelGlobals): number[] {
-  // (param $fuel i32) (result i32): fuel = $fuel; status = 0; call target; return fuel
-  const body = [0x00, 0x20, 0x00, 0x24, ...encodeU32(globals.fuel), 0x41, 0x00, 0x24, ...encodeU32(globals.status), 0x10, ...encodeU32(target), 0x23, ...encodeU32(globals.fuel), 0x0b];
+/** A rule's frame, in the front of its region (regionFrontBytes), out of its own reach: byte offsets. */
+export const frameLayout = { pages: 0, header: 4, globals: 8 } as const;
+
+function wrapper(target: number, globals: HostGlobals): number[] {
+  // (param $fuel i32) (param $frame i32) (result i32): fuel = $fuel; status = 0; frame = $frame; call target; return fuel
+  const body = [0x00, 0x20, 0x00, 0x24, ...encodeU32(globals.fuel), 0x41, 0x00, 0x24, ...encodeU32(globals.status), 0x20, 0x01, 0x24, ...encodeU32(globals.frame), 0x10, ...encodeU32(target), 0x23, ...encodeU32(globals.fuel), 0x0b];
   return [...encodeU32(body.length), ...body];
 }
 
 function stepWrapper(target: number, globals: HostGlobals): number[] {
   const fuel = encodeU32(globals.fuel);
-  const header = encodeU32(globals.header);
   const { tick, events } = slotLayout.header;
-  // (param $fuel i32) (param $tick f64) (result i32): fuel = $fuel; status = 0; header.tick = $tick;
-  // call target; if (header.events) { header.events = 0; return -1 - fuel } return fuel.
+  // (param $fuel i32) (param $tick f64) (param $frame i32) (result i32) (local $header i32): fuel = $fuel; status = 0;
+  // frame = $frame; $header = frame.header; header.tick = $tick; call target;
+  // if (header.events) { header.events = 0; return -1 - fuel } return fuel.
   const body = [
-    0x00, 0x20, 0x00, 0x24, ...fuel, 0x41, 0x00, 0x24, ...encodeU32(globals.status),
-    0x23, ...header, 0x20, 0x01, 0x39, 0x03, ...encodeU32(tick),
+    0x01, 0x01, i32,
+    0x20, 0x00, 0x24, ...fuel, 0x41, 0x00, 0x24, ...encodeU32(globals.status), 0x20, 0x02, 0x24, ...encodeU32(globals.frame),
+    0x20, 0x02, 0x28, 0x02, frameLayout.header, 0x22, 0x03, 0x20, 0x01, 0x39, 0x03, ...encodeU32(tick),
     0x10, ...encodeU32(target),
-    0x23, ...header, 0x28, 0x02, ...encodeU32(events),
-    0x04, i32, 0x23, ...header, 0x41, 0x00, 0x36, 0x02, ...encodeU32(events), 0x41, 0x7f, 0x23, ...fuel, 0x6b,
+    0x20, 0x03, 0x28, 0x02, ...encodeU32(events),
+    0x04, i32, 0x20, 0x03, 0x41, 0x00, 0x36, 0x02, ...encodeU32(events), 0x41, 0x7f, 0x23, ...fuel, 0x6b,
     0x05, 0x23, ...fuel, 0x0b, 0x0b,
   ];
   return [...encodeU32(body.length), ...body];
 }
 
-/** memory.grow on the rule's own page count: -1 (and the status mark) beyond its maximum. */
+/** memory.grow on the rule's own page count (in its frame): -1 (and the status mark) beyond its maximum. */
 function growHelper(globals: HostGlobals, pagesMax: number): number[] {
-  const pages = encodeU32(globals.pages);
-  // (param $d i32) (result i32): if ($d >u max - pages) { status = growFailed; return -1 } old = pages; pages += $d; old
-  const body = [0x00, 0x20, 0x00, 0x41, ...encodeS32(pagesMax), 0x23, ...pages, 0x6b, 0x4b, 0x04, 0x40, 0x41, trapStatus.memoryGrowFailed, 0x24, ...encodeU32(globals.status), 0x41, 0x7f, 0x0f, 0x0b, 0x23, ...pages, 0x23, ...pages, 0x20, 0x00, 0x6a, 0x24, ...pages, 0x0b];
+  const pages = [0x28, 0x02, frameLayout.pages];
+  // (param $d i32) (result i32) (local $frame i32): if ($d >u max - pages) { status = growFailed; return -1 } old = pages; pages += $d; old
+  const body = [
+    0x01, 0x01, i32, 0x23, ...encodeU32(globals.frame), 0x21, 0x01,
+    0x20, 0x00, 0x41, ...encodeS32(pagesMax), 0x20, 0x01, ...pages, 0x6b, 0x4b, 0x04, 0x40, 0x41, trapStatus.memoryGrowFailed, 0x24, ...encodeU32(globals.status), 0x41, 0x7f, 0x0f, 0x0b,
+    0x20, 0x01, ...pages, 0x20, 0x01, 0x20, 0x01, ...pages, 0x20, 0x00, 0x6a, 0x36, 0x02, frameLayout.pages, 0x0b,
+  ];
   return [...encodeU32(body.length), ...body];
 }
 
 /** memory.copy / memory.fill inside the region: the addresses masked, a length that leaves the region traps. */
-function bulkHelper(copy: boolean, bytes: number): number[] {
+function bulkHelper(copy: boolean, bytes: number, globals: HostGlobals, frameBytes: number): number[] {
   const size = encodeS32(bytes | 0);
   const mask = encodeS32((bytes - 1) | 0);
   const trapAbove = [0x41, ...size, 0x4b, 0x04, 0x40, 0x00, 0x0b];
   const confine = (local: number): number[] => [0x20, local, 0x41, ...mask, 0x71, 0x22, local, 0x20, 0x02, 0x6a, ...trapAbove];
-  const base = [0x23, 0x00, 0x6a];
+  const base = [0x23, ...encodeU32(globals.frame), 0x6a, 0x41, ...encodeS32(frameBytes), 0x6a]; // + frame + frameBytes
   // (param $d i32) (param $source_or_value i32) (param $n i32): n, d (and the source) checked, then the operation at base + address
   const body = [
     0x00, 0x20, 0x02, ...trapAbove, ...confine(0),
@@ -182,7 +195,57 @@ function vecWith(original: Uint8Array | undefined, extra: readonly (readonly num
   return out;
 }
 
-/** Checks a rule module against the sandbox and returns it instrumented, for a region at base 0. Throws RULE_* errors. */
+/** The most mutable globals a rule may define: its frame must fit in its region's front. */
+export const frameGlobalsMax = (regionFrontBytes - frameLayout.globals) / 8;
+
+/** The rule's frame: where each mutable global lies, and the image a fresh frame starts from (the page count, each global's initial value). */
+function frameOf(module: ParsedModule, pages: number): { bytes: number; globals: Map<number, FrameGlobal>; image: Uint8Array } {
+  const held = new Map<number, FrameGlobal>();
+  const inits: { offset: number; type: number; start: number }[] = [];
+  module.globalDefs.forEach((definition, index) => {
+    if (!definition.mutable) return;
+    if (definition.type === 0x70 || definition.type === 0x6f) throw invalid(`global ${index} is a mutable reference; rules may have mutable numbers only`);
+    const offset = frameLayout.globals + held.size * 8;
+    held.set(index, { type: definition.type, offset });
+    const op = module.bytes[definition.initStart];
+    const expected = { 0x7f: 0x41, 0x7e: 0x42, 0x7d: 0x43, 0x7c: 0x44 }[definition.type as 0x7f | 0x7e | 0x7d | 0x7c];
+    if (op !== expected) throw invalid(`mutable global ${index} starts from an expression that is not one constant of its type`);
+    const start = definition.initStart + 1;
+    const reader = new ByteReader(module.bytes, start);
+    if (definition.type === 0x7f || definition.type === 0x7e) reader.skipSigned(definition.type === 0x7f ? 32 : 64);
+    else reader.skip(definition.type === 0x7d ? 4 : 8);
+    if (reader.offset !== definition.initEnd) throw invalid(`mutable global ${index} starts from an expression that is not one constant of its type`);
+    inits.push({ offset, type: definition.type, start });
+  });
+  if (held.size > frameGlobalsMax) throw invalid(`the module defines ${held.size} mutable globals, above the limit of ${frameGlobalsMax}`);
+  const bytes = Math.ceil((frameLayout.globals + held.size * 8) / 64) * 64;
+  const image = new Uint8Array(bytes);
+  const view = new DataView(image.buffer);
+  view.setUint32(frameLayout.pages, pages, true);
+  for (const { offset, type, start } of inits) {
+    const reader = new ByteReader(module.bytes, start);
+    if (type === 0x7f) view.setInt32(offset, reader.signed(), true);
+    else if (type === 0x7e) view.setBigInt64(offset, signedBig(reader), true);
+    else image.set(module.bytes.subarray(start, start + (type === 0x7d ? 4 : 8)), offset);
+  }
+  return { bytes, globals: held, image };
+}
+
+/** A signed LEB128 of up to 64 bits, as a bigint. */
+function signedBig(reader: ByteReader): bigint {
+  let result = 0n;
+  let shift = 0n;
+  let byte: number;
+  do {
+    byte = reader.u8();
+    result |= BigInt(byte & 0x7f) << shift;
+    shift += 7n;
+  } while ((byte & 0x80) !== 0 && shift < 70n);
+  if ((byte & 0x40) !== 0 && shift < 64n) result -= 1n << shift;
+  return BigInt.asIntN(64, result);
+}
+
+/** Checks a rule module against the sandbox and returns it instrumented, for any region of the arena. Throws RULE_* errors. */
 export function prepareRuleModule(bytes: Uint8Array, limits: SandboxLimits = { memoryPagesMax: ruleLimitDefaults.memoryPagesMax, moduleBytesMax: ruleLimitDefaults.moduleBytesMax }): PreparedModule {
   if (bytes.length > limits.moduleBytesMax) throw new MillwrightError(ruleErrors.moduleTooLarge, `the module is ${bytes.length} bytes, above the limit of ${limits.moduleBytesMax}`);
   const module = parseModule(bytes);
@@ -193,14 +256,18 @@ export function prepareRuleModule(bytes: Uint8Array, limits: SandboxLimits = { m
   const pagesMax = memory.max!;
   if (memory.min > pagesMax) throw new MillwrightError(ruleErrors.memoryRefused, `the module memory starts at ${memory.min} pages, above its maximum of ${pagesMax}`);
   const region = regionBytes(pagesMax);
-  // global 0 is the imported base: the module's own globals move up by one, the host's follow them
-  const firstGlobal = 1 + module.globals;
-  const globals: HostGlobals = { fuel: firstGlobal, status: firstGlobal + 1, header: firstGlobal + 2, pages: firstGlobal + 3 };
+  const frame = frameOf(module, memory.min);
+  // the host's globals follow the module's own
+  const globals: HostGlobals = { fuel: module.globals, status: module.globals + 1, frame: module.globals + 2 };
   const wrapperType = module.types.length;
   const stepType = wrapperType + 1;
   const bulkType = wrapperType + 2;
+  const growType = wrapperType + 3;
   const functionCount = module.importedFunctions + module.functionTypes.length;
-  const isolation: Isolation = { mask: region - 1, pagesGlobal: globals.pages, growFunction: functionCount, copyFunction: functionCount + 1, fillFunction: functionCount + 2 };
+  const isolation: Isolation = {
+    mask: region - 1, frameGlobal: globals.frame, frameBytes: frame.bytes, pagesAt: frameLayout.pages, frameGlobals: frame.globals,
+    growFunction: functionCount, copyFunction: functionCount + 1, fillFunction: functionCount + 2,
+  };
   const wrappers: { name: string; type: number; target: number; step: boolean }[] = [{ name: hostExports.tick, type: wrapperType, target: tick, step: false }];
   if (module.start !== undefined) wrappers.push({ name: hostExports.start, type: wrapperType, target: module.start, step: false });
   wrappers.push({ name: hostExports.step, type: stepType, target: tick, step: true });
@@ -208,28 +275,32 @@ export function prepareRuleModule(bytes: Uint8Array, limits: SandboxLimits = { m
     const section = module.sections.find((entry) => entry.id === id);
     return section === undefined ? undefined : bytes.subarray(section.start, section.end);
   };
-  const exports = module.exports.filter((entry) => entry.kind !== 2).map((entry) => [...encodeName(entry.name), entry.kind, ...encodeU32(entry.kind === 3 ? entry.index + 1 : entry.index)]);
+  // the memory is the arena's; a mutable global lives in each rule's frame (the host reads it there: frameExports)
+  const kept = module.exports.filter((entry) => entry.kind !== 2 && !(entry.kind === 3 && frame.globals.has(entry.index)));
+  const exports = kept.map((entry) => [...encodeName(entry.name), entry.kind, ...encodeU32(entry.index)]);
+  const frameExports = module.exports.filter((entry) => entry.kind === 3 && frame.globals.has(entry.index)).map((entry) => ({ name: entry.name, ...frame.globals.get(entry.index)! }));
   const code = content(10);
   if (code === undefined) throw invalid('the module has no code section');
   const functions = module.functionTypes.length + 3 + wrappers.length;
+  const hostGlobal = [i32, 1, 0x41, 0x00, 0x0b];
   const replaced: Record<number, number[]> = {
-    1: vecWith(content(1), [[0x60, 1, i32, 1, i32], [0x60, 2, i32, f64, 1, i32], [0x60, 3, i32, i32, i32, 0]]),
-    2: vecWith(content(2), [[...encodeName(importModule), ...encodeName(memoryImport), 0x02, 0x00, 0x00], [...encodeName(importModule), ...encodeName(baseImport), 0x03, i32, 0x00]]),
-    3: vecWith(content(3), [[...encodeU32(wrapperType)], [...encodeU32(bulkType)], [...encodeU32(bulkType)], ...wrappers.map((entry) => encodeU32(entry.type))]),
-    6: vecWith(content(6), [[i32, 1, 0x41, 0x00, 0x0b], [i32, 1, 0x41, 0x00, 0x0b], [i32, 1, 0x41, 0x00, 0x0b], [i32, 1, 0x41, ...encodeS32(memory.min), 0x0b]]),
+    1: vecWith(content(1), [[0x60, 2, i32, i32, 1, i32], [0x60, 3, i32, f64, i32, 1, i32], [0x60, 3, i32, i32, i32, 0], [0x60, 1, i32, 1, i32]]),
+    2: vecWith(content(2), [[...encodeName(importModule), ...encodeName(memoryImport), 0x02, 0x00, 0x00]]),
+    3: vecWith(content(3), [[...encodeU32(growType)], [...encodeU32(bulkType)], [...encodeU32(bulkType)], ...wrappers.map((entry) => encodeU32(entry.type))]),
+    6: vecWith(content(6), [hostGlobal, hostGlobal, hostGlobal]),
     7: [
       ...encodeU32(exports.length + wrappers.length + 2),
       ...exports.flat(),
       ...wrappers.flatMap((entry, index) => [...encodeName(entry.name), 0x00, ...encodeU32(functionCount + 3 + index)]),
       ...encodeName(hostExports.status), 0x03, ...encodeU32(globals.status),
-      ...encodeName(hostExports.header), 0x03, ...encodeU32(globals.header),
+      ...encodeName(hostExports.frame), 0x03, ...encodeU32(globals.frame),
     ],
     10: [
       ...encodeU32(functions),
       ...instrumentCode(module, new ByteReader(code), globals, isolation),
       ...growHelper(globals, pagesMax),
-      ...bulkHelper(true, region),
-      ...bulkHelper(false, region),
+      ...bulkHelper(true, region, globals, frame.bytes),
+      ...bulkHelper(false, region, globals, frame.bytes),
       ...wrappers.flatMap((entry) => (entry.step ? stepWrapper(entry.target, globals) : wrapper(entry.target, globals))),
     ],
   };
@@ -243,5 +314,5 @@ export function prepareRuleModule(bytes: Uint8Array, limits: SandboxLimits = { m
     if (id === 5 || id === 8 || id === 11 || id === 12) continue;
     parts.push(encodeSection(id, replaced[id] ?? content(id)!));
   }
-  return { bytes: concatBytes(parts), segments, memoryPagesMax: pagesMax, regionBytes: region, hasStart: module.start !== undefined };
+  return { bytes: concatBytes(parts), segments, memoryPagesMax: pagesMax, regionBytes: region, hasStart: module.start !== undefined, frameBytes: frame.bytes, frameImage: frame.image, frameExports };
 }

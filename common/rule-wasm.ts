@@ -137,6 +137,13 @@ export interface Export {
   readonly index: number;
 }
 
+export interface GlobalDef {
+  readonly type: number;
+  readonly mutable: boolean;
+  readonly initStart: number;
+  readonly initEnd: number;
+}
+
 export interface ParsedModule {
   readonly bytes: Uint8Array;
   readonly sections: readonly Section[];
@@ -147,6 +154,8 @@ export interface ParsedModule {
   readonly importedFunctions: number;
   readonly importedGlobals: number;
   readonly globals: number;
+  /** Each defined global's value type, mutability and the byte range of its initialiser (up to and without its `end`). */
+  readonly globalDefs: readonly GlobalDef[];
   readonly tables: readonly Limits[];
   readonly memories: readonly Limits[];
   readonly exports: readonly Export[];
@@ -196,7 +205,7 @@ export function parseModule(bytes: Uint8Array): ParsedModule {
   const tables: Limits[] = [];
   const memories: Limits[] = [];
   const exports: Export[] = [];
-  let globals = 0;
+  const globalDefs: GlobalDef[] = [];
   let start: number | undefined;
   while (!reader.atEnd) {
     const id = reader.u8();
@@ -246,10 +255,11 @@ export function parseModule(bytes: Uint8Array): ParsedModule {
         break;
       case 6:
         for (let count = body.u32(); count > 0; count--) {
-          valueType(body);
-          body.u8();
+          const type = valueType(body);
+          const mutable = body.u8() === 1;
+          const initStart = body.offset;
           skipConstantExpression(body);
-          globals++;
+          globalDefs.push({ type, mutable, initStart, initEnd: body.offset - 1 });
         }
         break;
       case 7:
@@ -272,7 +282,7 @@ export function parseModule(bytes: Uint8Array): ParsedModule {
   }
   const importedFunctions = imports.filter((entry) => entry.kind === 0).length;
   const importedGlobals = imports.filter((entry) => entry.kind === 3).length;
-  return { bytes, sections, types, imports, functionTypes, importedFunctions, importedGlobals, globals, tables, memories, exports, start };
+  return { bytes, sections, types, imports, functionTypes, importedFunctions, importedGlobals, globals: globalDefs.length, globalDefs, tables, memories, exports, start };
 }
 
 /** One section as bytes: id, size, content. */

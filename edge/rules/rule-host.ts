@@ -142,7 +142,7 @@ export class RuleHost implements StepProgram {
 
   /** Compiles and starts every rule; throws RULE_* errors for a module or manifest that is not acceptable. */
   constructor(plan: RulePlan, options: RuleHostOptions = {}) {
-    // Rules built from the same source share one compiled module (each still has its own instance).
+    // Rules built from the same source share one compiled module, and so one instance of it (each with its own region and frame).
     const modules = new Map<string, CompiledRule>();
     const { rules: _rules, ...settings } = plan;
     this.#plan = settings;
@@ -322,7 +322,7 @@ export class RuleHost implements StepProgram {
     const rule = this.#rules[index]!;
     this.#tables.locate(index, instance, snapshot);
     rule.instance = instance;
-    this.#batch!.bind(index, instance.stepFunction);
+    this.#batch!.bind(index, instance.stepFunction, instance.frame);
     this.#batch!.setBudget(index, rule.supervisor.fuelPerTick);
   }
 
