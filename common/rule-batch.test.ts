@@ -38,6 +38,31 @@ describe('mw_step, the per-tick entry the sandbox adds', () => {
 });
 
 describe('the batch module', () => {
+  it('keeps the rules\' frames in its table, in rule order; a rule whose frame moved there goes on with its globals', async () => {
+    const counter: WatRule = { points: ['m/count'], extra: '(global $count (mut f64) (f64.const 0))', tick: '(global.set $count (f64.add (global.get $count) (f64.const 1))) (call $publish (i32.const 0) (global.get $count))' };
+    const compiled = compileRule(await assembleRule(counter));
+    const arena = new RuleArena();
+    const rules = [0, 1, 2].map(() => new RuleInstance(compiled, 10, 1_000_000, arena.allocate(compiled.memoryPagesMax)));
+    rules.forEach((rule, index) => {
+      for (let tick = 0; tick <= index; tick++) rule.step(1000, tick);
+    });
+    const batch = new RuleBatch(arena, 3, 3, 0, rules.map((rule) => rule.frameBytes));
+    const frames = rules.map((_, index) => batch.frame(index));
+    expect(frames.every((frame, index) => frame % 64 === 0 && (index === 0 || frame === frames[index - 1]! + compiled.prepared.frameBytes))).toBe(true);
+    rules.forEach((rule, index) => {
+      const front = rule.frame;
+      rule.moveFrame(frames[index]!);
+      expect(arena.u8.subarray(front, front + rule.frameBytes).every((byte) => byte === 0)).toBe(true);
+      batch.bind(index, rule.stepFunction, rule.frame);
+      batch.setBudget(index, 1000);
+      batch.setEntries(index, index, index + 1);
+      batch.setEntry(index, emitKind.point, rule.slots.points[0]!, index);
+    });
+    batch.clearEvents();
+    batch.run(0, 5);
+    expect(events(arena, batch).map((event) => event.value)).toEqual([2, 3, 4]);
+  });
+
   async function batchOf(rules: readonly WatRule[]): Promise<{ arena: RuleArena; batch: RuleBatch; instances: RuleInstance[] }> {
     const arena = new RuleArena();
     const instances: RuleInstance[] = [];

@@ -45,15 +45,24 @@ export interface BatchLayout {
   readonly entriesAt: number;
   readonly reportedAt: number;
   readonly eventsAt: number;
+  /** Each rule's frame (its mutable globals, page count, header and base: common/rule-sandbox.ts), in rule order, each on its own cache lines. */
+  readonly framesAt: readonly number[];
   readonly bytes: number;
 }
 
-export function batchLayout(rules: number, entries: number, alarms: number): BatchLayout {
+/** `frameBytes`: each rule's frame size (none: the rules keep their frames in their regions' fronts). */
+export function batchLayout(rules: number, entries: number, alarms: number, frameBytes: readonly number[] = []): BatchLayout {
   const recordsAt = 16;
   const entriesAt = recordsAt + rules * recordBytes;
   const reportedAt = entriesAt + entries * entryBytes;
   const eventsAt = Math.ceil((reportedAt + alarms) / 16) * 16;
-  return { rules, entries, alarms, eventCountAt: 0, recordsAt, entriesAt, reportedAt, eventsAt, bytes: eventsAt + entries * eventBytes };
+  let at = Math.ceil((eventsAt + entries * eventBytes) / 64) * 64;
+  const framesAt = frameBytes.map((bytes) => {
+    const frame = at;
+    at += Math.ceil(bytes / 64) * 64;
+    return frame;
+  });
+  return { rules, entries, alarms, eventCountAt: 0, recordsAt, entriesAt, reportedAt, eventsAt, framesAt, bytes: at };
 }
 
 
@@ -160,9 +169,9 @@ export class RuleBatch {
   readonly #eventCount: number;
   readonly #events: number;
 
-  /** A batch of `rules` rules with `entries` emit entries in all, `alarms` of them alarms, in a host area of `arena`. */
-  constructor(arena: RuleArena, rules: number, entries: number, alarms: number) {
-    const layout = batchLayout(rules, entries, alarms);
+  /** A batch of `rules` rules with `entries` emit entries in all, `alarms` of them alarms, and a table of the rules' frames (of `frameBytes` each), in a host area of `arena`. */
+  constructor(arena: RuleArena, rules: number, entries: number, alarms: number, frameBytes: readonly number[] = []) {
+    const layout = batchLayout(rules, entries, alarms, frameBytes);
     this.layout = layout;
     this.#arena = arena;
     this.area = arena.allocate(Math.ceil(layout.bytes / pageBytes));
@@ -178,6 +187,13 @@ export class RuleBatch {
     this.#reported = base + layout.reportedAt;
     this.#eventCount = base + layout.eventCountAt;
     this.#events = base + layout.eventsAt;
+  }
+
+  /** Where rule `index`'s frame lives in the batch's table of frames (byte address in the arena). */
+  frame(index: number): number {
+    const at = this.layout.framesAt[index];
+    assert(at !== undefined, 'the batch holds a frame for every rule');
+    return this.area.base + at;
   }
 
   /** Points rule `index` at its module's mw_step and its frame (at start and after every restart). */

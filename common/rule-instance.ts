@@ -8,6 +8,7 @@
 // all of them instead of an instance, a globals buffer and a wrapper frame per rule. A fault
 // leaves the rule's state unusable; the supervisor clears the region and starts it afresh.
 // Nothing here allocates per tick.
+import { assert } from './assert.ts';
 import { MillwrightError } from './errors.ts';
 import { declarationKind, hostExports, slotLayout, trapStatus } from './rule-abi.ts';
 import { DeclarationRecorder, type RuleDeclarations, type RuleSlots } from './rule-declarations.ts';
@@ -71,7 +72,7 @@ export class SharedInstance {
   starting: Declare | undefined;
 
   constructor(compiled: CompiledRule, arena: RuleArena) {
-    const { frameBytes, regionBytes } = compiled.prepared;
+    const { regionBytes } = compiled.prepared;
     const imports = {
       millwright: {
         memory: arena.memory,
@@ -82,7 +83,7 @@ export class SharedInstance {
       },
       env: {
         abort: (message: number, file: number, line: number, column: number): never => {
-          const region: RuleRegion = { arena, base: (this.frame.value as number) + frameBytes, bytes: regionBytes };
+          const region: RuleRegion = { arena, base: arena.i32[((this.frame.value as number) + frameLayout.base) / 4]!, bytes: regionBytes };
           throw new RuleAbort(`${readAsString(region, message) || 'abort'} at ${readAsString(region, file) || '?'}:${line}:${column}`);
         },
       },
@@ -111,8 +112,9 @@ export class RuleInstance {
   /** Slot addresses in the arena (the region's base added). */
   readonly slots: RuleSlots;
   readonly region: RuleRegion;
-  /** The rule's frame: the byte address in the arena its module's wrappers are called with. */
-  readonly frame: number;
+  /** The rule's frame: the byte address in the arena its module's wrappers are called with (moveFrame moves it). */
+  frame: number;
+  readonly frameBytes: number;
   /** The module's exports, bound to this rule (its functions run with its frame; its mutable globals read its frame), for tools and tests. */
   readonly exports: Readonly<Record<string, unknown>>;
   /**
@@ -127,9 +129,11 @@ export class RuleInstance {
 
   /**
    * Lays the rule's frame and data into `region` (a region of its own by default) and runs its start
-   * function. Throws RULE_START_FAILED or RULE_DECLARATION_INVALID. The region must be zeroed (fresh or cleared).
+   * function. The frame goes at `frame` (host memory of prepared.frameBytes, 8-byte aligned, out of
+   * every rule's reach), by default in the region's front. Throws RULE_START_FAILED or
+   * RULE_DECLARATION_INVALID. The region must be zeroed (fresh or cleared).
    */
-  constructor(compiled: CompiledRule, tickMs: number, startFuel: number, region: RuleRegion = RuleArena.single(compiled.memoryPagesMax)) {
+  constructor(compiled: CompiledRule, tickMs: number, startFuel: number, region: RuleRegion = RuleArena.single(compiled.memoryPagesMax), frame = region.base - compiled.prepared.frameBytes) {
     const { prepared } = compiled;
     if (region.bytes < prepared.regionBytes) throw new MillwrightError(ruleErrors.memoryRefused, `a region of ${region.bytes} bytes is too small for a rule that may use ${prepared.regionBytes}`);
     this.region = region;
@@ -138,8 +142,11 @@ export class RuleInstance {
     const shared = SharedInstance.of(compiled, arena);
     this.#shared = shared;
     this.stepFunction = shared.step;
-    this.frame = base - prepared.frameBytes;
-    arena.u8.set(prepared.frameImage, this.frame);
+    assert(frame % 8 === 0 && frame >= 0 && frame + prepared.frameBytes <= arena.u8.length, 'a rule frame lies in the arena, 8-byte aligned');
+    this.frame = frame;
+    this.frameBytes = prepared.frameBytes;
+    arena.u8.set(prepared.frameImage, frame);
+    arena.i32[(frame + frameLayout.base) / 4] = base;
     for (const segment of prepared.segments) arena.u8.set(segment.bytes, base + segment.offset);
     this.exports = this.#boundExports(prepared);
     const recorder = new DeclarationRecorder();
@@ -165,6 +172,15 @@ export class RuleInstance {
     this.declarations = recorder.declarations;
     this.slots = recorder.slots;
     arena.i32[(this.frame + frameLayout.header) / 4] = recorder.slots.header; // checked in the region and aligned by declare
+  }
+
+  /** Moves the rule's frame to `to` (host memory of frameBytes, 8-byte aligned), between ticks; the caller rebinds the batch. */
+  moveFrame(to: number): void {
+    if (to === this.frame) return;
+    const bytes = this.region.arena.u8;
+    bytes.copyWithin(to, this.frame, this.frame + this.frameBytes);
+    bytes.fill(0, this.frame, this.frame + this.frameBytes);
+    this.frame = to;
   }
 
   /** Views over the whole arena (slot addresses index into them). */
@@ -204,20 +220,19 @@ export class RuleInstance {
   /** The rule's own exports as this rule sees them: functions set its frame first; mutable globals are views of its frame. */
   #boundExports(prepared: PreparedModule): Record<string, unknown> {
     const shared = this.#shared;
-    const frame = this.frame;
     const arena = this.region.arena;
     const bound: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(shared.exports)) {
       if (name.startsWith('mw_')) continue;
       bound[name] = typeof value === 'function'
         ? (...args: unknown[]): unknown => {
-            shared.frame.value = frame;
+            shared.frame.value = this.frame;
             return (value as (...args: unknown[]) => unknown)(...args);
           }
         : value;
     }
     for (const { name, type, offset } of prepared.frameExports) {
-      const view = (): DataView => new DataView(arena.memory.buffer, frame + offset, 8);
+      const view = (): DataView => new DataView(arena.memory.buffer, this.frame + offset, 8);
       bound[name] = {
         get value(): number | bigint {
           const data = view();

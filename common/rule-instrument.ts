@@ -7,9 +7,9 @@
 // static offset above the guard page is folded into the address first), memory.copy and
 // memory.fill become calls to checked helpers, and memory.size and memory.grow read and grow the
 // rule's own page count. Every rule built from one module runs in one instance of it: the running
-// rule's frame (in its region's front, below its base, where no access of the rule reaches) is a
-// host global each function reads once, its base is the frame plus the frame's size, and the
-// module's mutable globals are loads and stores in the frame, so each rule keeps its own. Tables
+// rule's frame (host memory no access of the rule reaches) is a host global each function reads
+// once, with the region's base from the frame, and the module's mutable globals are loads and
+// stores in the frame, so each rule keeps its own. Tables
 // are shared, so instructions that change them are refused. The instruction decoder accepts the
 // features AssemblyScript emits (MVP, sign extension, saturating conversions, bulk memory,
 // reference types) and refuses everything else (SIMD, threads, exceptions, tail calls, passive
@@ -32,9 +32,10 @@ export interface FrameGlobal {
 export interface Isolation {
   /** The region's size minus one (the region is a power of two). */
   readonly mask: number;
-  /** The host global holding the running rule's frame address (its region's base minus frameBytes). */
+  /** The host global holding the running rule's frame address. */
   readonly frameGlobal: number;
-  readonly frameBytes: number;
+  /** Where the rule's region's base lies in its frame. */
+  readonly baseAt: number;
   /** Where the rule's page count lies in its frame. */
   readonly pagesAt: number;
   /** The rule's mutable globals, by global index: they live in its frame, not in the shared instance. */
@@ -229,7 +230,7 @@ export function instrumentBody(body: Uint8Array, params: number, globals: FuelGl
   out.push(1, 0x7f, 1, 0x7e, 1, 0x7d, 1, 0x7c, 1, 0x7f, 1, 0x7f);
   out.push(...charge(costs[0]!, globals, temp));
   // the frame and the base, read once per call: locals are registers
-  out.push(0x23, ...encodeU32(isolation.frameGlobal), 0x22, ...frame, 0x41, ...encodeS32(isolation.frameBytes), 0x6a, 0x21, ...encodeU32(temp + 4));
+  out.push(0x23, ...encodeU32(isolation.frameGlobal), 0x22, ...frame, 0x28, 0x02, ...encodeU32(isolation.baseAt), 0x21, ...encodeU32(temp + 4));
   let copied = localsEnd;
   // Loop charges are insertions at the next instruction's start; they go before that instruction's own edit.
   edits.sort((a, b) => a.at - b.at || a.end - b.end);

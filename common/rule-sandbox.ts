@@ -4,8 +4,9 @@
 // becomes the gateway's shared rule memory (an import), every access confined to the running
 // rule's region (rule-instrument.ts, common/rule-arena.ts, ADR 0010); its data segments are taken
 // out, for the host to lay into each region; its mutable globals move into each rule's frame
-// (frameLayout: the rule's page count, its header slot's address, then the globals), which lies in
-// the region's front, out of the rule's reach, so one instance of the module serves every rule
+// (frameLayout: the rule's page count, its header slot's address, its region's base, then the
+// globals), which the host keeps out of the rule's reach (in a table of frames, or in the region's
+// front), so one instance of the module serves every rule
 // built from it; fuel metering goes into every function; host globals (fuel, status, the running
 // rule's frame) and helpers (memory.grow, memory.copy, memory.fill on the region) are added, and
 // `mw_tick(fuel, frame) -> fuel left` / `mw_start(fuel, frame) -> fuel left` wrappers, so one call
@@ -42,7 +43,7 @@ export interface PreparedModule {
   /** The region it needs (the memory maximum rounded up to a power of two), in bytes. */
   readonly regionBytes: number;
   readonly hasStart: boolean;
-  /** The rule's frame (regionFrontBytes hold it, before its region's base): its size, and the image a fresh frame starts from. */
+  /** The rule's frame (out of the rule's reach: in the host's table of frames, or in its region's front): its size, and the image a fresh frame starts from (the base is the host's to fill in). */
   readonly frameBytes: number;
   readonly frameImage: Uint8Array;
   /** The rule's exported mutable globals: they live in its frame, at these offsets, not in the instance. */
@@ -110,7 +111,7 @@ interface HostGlobals extends FuelGlobals {
 }
 
 /** A rule's frame, in the front of its region (regionFrontBytes), out of its own reach: byte offsets. */
-export const frameLayout = { pages: 0, header: 4, globals: 8 } as const;
+export const frameLayout = { pages: 0, header: 4, base: 8, globals: 16 } as const;
 
 function wrapper(target: number, globals: HostGlobals): number[] {
   // (param $fuel i32) (param $frame i32) (result i32): fuel = $fuel; status = 0; frame = $frame; call target; return fuel
@@ -149,12 +150,12 @@ function growHelper(globals: HostGlobals, pagesMax: number): number[] {
 }
 
 /** memory.copy / memory.fill inside the region: the addresses masked, a length that leaves the region traps. */
-function bulkHelper(copy: boolean, bytes: number, globals: HostGlobals, frameBytes: number): number[] {
+function bulkHelper(copy: boolean, bytes: number, globals: HostGlobals): number[] {
   const size = encodeS32(bytes | 0);
   const mask = encodeS32((bytes - 1) | 0);
   const trapAbove = [0x41, ...size, 0x4b, 0x04, 0x40, 0x00, 0x0b];
   const confine = (local: number): number[] => [0x20, local, 0x41, ...mask, 0x71, 0x22, local, 0x20, 0x02, 0x6a, ...trapAbove];
-  const base = [0x23, ...encodeU32(globals.frame), 0x6a, 0x41, ...encodeS32(frameBytes), 0x6a]; // + frame + frameBytes
+  const base = [0x23, ...encodeU32(globals.frame), 0x28, 0x02, frameLayout.base, 0x6a]; // + frame.base
   // (param $d i32) (param $source_or_value i32) (param $n i32): n, d (and the source) checked, then the operation at base + address
   const body = [
     0x00, 0x20, 0x02, ...trapAbove, ...confine(0),
@@ -198,27 +199,28 @@ function vecWith(original: Uint8Array | undefined, extra: readonly (readonly num
 /** The most mutable globals a rule may define: its frame must fit in its region's front. */
 export const frameGlobalsMax = (regionFrontBytes - frameLayout.globals) / 8;
 
-/** The rule's frame: where each mutable global lies, and the image a fresh frame starts from (the page count, each global's initial value). */
+/** The rule's frame: where each mutable global lies (the 8-byte ones first, then the 4-byte ones, packed), and the image a fresh frame starts from (the page count, each global's initial value). */
 function frameOf(module: ParsedModule, pages: number): { bytes: number; globals: Map<number, FrameGlobal>; image: Uint8Array } {
   const held = new Map<number, FrameGlobal>();
   const inits: { offset: number; type: number; start: number }[] = [];
-  module.globalDefs.forEach((definition, index) => {
-    if (!definition.mutable) return;
-    if (definition.type === 0x70 || definition.type === 0x6f) throw invalid(`global ${index} is a mutable reference; rules may have mutable numbers only`);
-    const offset = frameLayout.globals + held.size * 8;
-    held.set(index, { type: definition.type, offset });
-    const op = module.bytes[definition.initStart];
-    const expected = { 0x7f: 0x41, 0x7e: 0x42, 0x7d: 0x43, 0x7c: 0x44 }[definition.type as 0x7f | 0x7e | 0x7d | 0x7c];
-    if (op !== expected) throw invalid(`mutable global ${index} starts from an expression that is not one constant of its type`);
-    const start = definition.initStart + 1;
+  const mutable = module.globalDefs.map((definition, index) => ({ ...definition, index })).filter((definition) => definition.mutable);
+  if (mutable.length > frameGlobalsMax) throw invalid(`the module defines ${mutable.length} mutable globals, above the limit of ${frameGlobalsMax}`);
+  const wide = (type: number): boolean => type === 0x7e || type === 0x7c;
+  let offset = frameLayout.globals;
+  for (const { type, index, initStart, initEnd } of [...mutable.filter((entry) => wide(entry.type)), ...mutable.filter((entry) => !wide(entry.type))]) {
+    if (type === 0x70 || type === 0x6f) throw invalid(`global ${index} is a mutable reference; rules may have mutable numbers only`);
+    held.set(index, { type, offset });
+    const op = module.bytes[initStart];
+    const expected = { 0x7f: 0x41, 0x7e: 0x42, 0x7d: 0x43, 0x7c: 0x44 }[type as 0x7f | 0x7e | 0x7d | 0x7c];
+    const start = initStart + 1;
     const reader = new ByteReader(module.bytes, start);
-    if (definition.type === 0x7f || definition.type === 0x7e) reader.skipSigned(definition.type === 0x7f ? 32 : 64);
-    else reader.skip(definition.type === 0x7d ? 4 : 8);
-    if (reader.offset !== definition.initEnd) throw invalid(`mutable global ${index} starts from an expression that is not one constant of its type`);
-    inits.push({ offset, type: definition.type, start });
-  });
-  if (held.size > frameGlobalsMax) throw invalid(`the module defines ${held.size} mutable globals, above the limit of ${frameGlobalsMax}`);
-  const bytes = Math.ceil((frameLayout.globals + held.size * 8) / 64) * 64;
+    if (type === 0x7f || type === 0x7e) reader.skipSigned(type === 0x7f ? 32 : 64);
+    else reader.skip(type === 0x7d ? 4 : 8);
+    if (op !== expected || reader.offset !== initEnd) throw invalid(`mutable global ${index} starts from an expression that is not one constant of its type`);
+    inits.push({ offset, type, start });
+    offset += wide(type) ? 8 : 4;
+  }
+  const bytes = Math.ceil(offset / 64) * 64;
   const image = new Uint8Array(bytes);
   const view = new DataView(image.buffer);
   view.setUint32(frameLayout.pages, pages, true);
@@ -265,7 +267,7 @@ export function prepareRuleModule(bytes: Uint8Array, limits: SandboxLimits = { m
   const growType = wrapperType + 3;
   const functionCount = module.importedFunctions + module.functionTypes.length;
   const isolation: Isolation = {
-    mask: region - 1, frameGlobal: globals.frame, frameBytes: frame.bytes, pagesAt: frameLayout.pages, frameGlobals: frame.globals,
+    mask: region - 1, frameGlobal: globals.frame, baseAt: frameLayout.base, pagesAt: frameLayout.pages, frameGlobals: frame.globals,
     growFunction: functionCount, copyFunction: functionCount + 1, fillFunction: functionCount + 2,
   };
   const wrappers: { name: string; type: number; target: number; step: boolean }[] = [{ name: hostExports.tick, type: wrapperType, target: tick, step: false }];
@@ -299,8 +301,8 @@ export function prepareRuleModule(bytes: Uint8Array, limits: SandboxLimits = { m
       ...encodeU32(functions),
       ...instrumentCode(module, new ByteReader(code), globals, isolation),
       ...growHelper(globals, pagesMax),
-      ...bulkHelper(true, region, globals, frame.bytes),
-      ...bulkHelper(false, region, globals, frame.bytes),
+      ...bulkHelper(true, region, globals),
+      ...bulkHelper(false, region, globals),
       ...wrappers.flatMap((entry) => (entry.step ? stepWrapper(entry.target, globals) : wrapper(entry.target, globals))),
     ],
   };

@@ -69,6 +69,8 @@ export class RuleSupervisor {
   readonly #alarmsActive: Uint8Array;
   readonly #safe: Float64Array;
   readonly region: RuleRegion;
+  /** Where the rule's frame lives (the host's table of frames); undefined: in its region's front. */
+  #frame: number | undefined;
   #io: InstanceIo | undefined;
   #quarantined = false;
 
@@ -91,6 +93,16 @@ export class RuleSupervisor {
     this.#alarmsActive = new Uint8Array(declared.alarms.length);
     this.#safe = Float64Array.from(declared.outputs, (output) => output.safe);
     this.#io = this.#attach(instance);
+  }
+
+  get frameBytes(): number {
+    return this.#options.compiled.prepared.frameBytes;
+  }
+
+  /** Keeps the rule's frame at `to` from now on (host memory of compiled.prepared.frameBytes, 8-byte aligned), moving the running instance's. */
+  setFrame(to: number): void {
+    this.#frame = to;
+    this.#io?.instance.moveFrame(to);
   }
 
   get quarantined(): boolean {
@@ -173,7 +185,7 @@ export class RuleSupervisor {
     if (io !== undefined) return io.instance;
     try {
       this.region.arena.clear(this.region); // a restart starts from a fresh memory, as the first start did
-      this.#io = this.#attach(new RuleInstance(this.#options.compiled, this.#options.tickMs, this.#options.startFuel, this.region));
+      this.#io = this.#attach(new RuleInstance(this.#options.compiled, this.#options.tickMs, this.#options.startFuel, this.region, this.#frame));
       this.stats.restarts++;
       return this.#io.instance;
     } catch (error) {

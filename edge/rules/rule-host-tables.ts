@@ -56,7 +56,8 @@ export class HostTables {
   #readerPosition = new Int32Array(0);
   readonly #arena: RuleArena;
 
-  constructor(bindings: readonly RuleBinding[], arena: RuleArena) {
+  /** `frameBytes`: each rule's frame size, for the batch's table of frames. */
+  constructor(bindings: readonly RuleBinding[], arena: RuleArena, frameBytes: readonly number[] = []) {
     this.#arena = arena;
     this.inputStart = ranges(bindings, (binding) => binding.inputTags.length);
     this.outputStart = ranges(bindings, (binding) => binding.outputTags.length);
@@ -71,7 +72,7 @@ export class HostTables {
     const inputs = this.inputTag.length;
     this.inputValueAt = new Int32Array(inputs);
     const alarms = this.alarmIndex.length;
-    this.batch = bindings.length === 0 ? undefined : new RuleBatch(arena, bindings.length, this.outputTag.length + this.pointTag.length + alarms, alarms);
+    this.batch = bindings.length === 0 ? undefined : new RuleBatch(arena, bindings.length, this.outputTag.length + this.pointTag.length + alarms, alarms, frameBytes);
     for (let rule = 0; rule < bindings.length; rule++) this.batch!.setEntries(rule, this.#firstEntry(rule), this.#firstEntry(rule + 1));
   }
 

@@ -188,7 +188,7 @@ export class RuleHost implements StepProgram {
         const emitter = new RuleEmitter(this.#holder, binding, severities, options.onFault);
         return { binding, supervisor, emitter, instance: undefined, error: undefined, movedOut: false };
       });
-      this.#tables = new HostTables(plan.rules, arena);
+      this.#tables = new HostTables(plan.rules, arena, this.#rules.map((rule) => rule.supervisor.frameBytes));
     } catch (error) {
       for (const region of regions) arena.release(region);
       throw error;
@@ -206,6 +206,8 @@ export class RuleHost implements StepProgram {
       const count = this.#tables.alarmStart[index + 1]! - this.#tables.alarmStart[index]!;
       for (let alarm = 0; alarm < count; alarm++) this.#tables.setReported(this.#tables.alarmStart[index]! + alarm, previousTables.reported(previousTables.alarmStart[from]! + alarm));
     });
+    // Every rule's frame moves into the batch's table, in rule order (a carried rule's from the previous host's), so a tick streams through them.
+    this.#rules.forEach((rule, index) => rule.supervisor.setFrame(this.#batch!.frame(index)));
     this.#rules.forEach((rule, index) => this.#bind(index, rule.supervisor.instance!));
   }
 
