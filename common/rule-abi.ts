@@ -46,7 +46,9 @@ export type SeverityName = keyof typeof severityCodes;
 export const alarmFlags = { severityMask: 0xff, latching: 0x100 } as const;
 
 /** Exports the host adds while instrumenting, and the status codes its guards leave behind. */
-export const hostExports = { tick: 'mw_tick', start: 'mw_start', status: 'mw_status', step: 'mw_step', frame: 'mw_frame' } as const;
+export const hostExports = { tick: 'mw_tick', start: 'mw_start', status: 'mw_status', step: 'mw_step', run: 'mw_run', frame: 'mw_frame' } as const;
+/** A rule's frame (common/rule-sandbox.ts), host memory out of the rule's reach: byte offsets of its page count, its header slot's address, its region's base, and its mutable globals. */
+export const frameLayout = { pages: 0, header: 4, base: 8, globals: 16 } as const;
 export const trapStatus = { none: 0, fuel: 1, memoryGrowFailed: 2 } as const;
 
 /** Defaults for what a rule may ask for; a gateway may lower or raise its own ceilings. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RuleArena } from './rule-arena.ts';
 import { emitKind, eventAux, eventKind, eventRule, RuleBatch } from './rule-batch.ts';
-import { compileRule, RuleInstance } from './rule-instance.ts';
+import { compileRule, RuleInstance, type CompiledRule } from './rule-instance.ts';
 import { assembleRule, slotAddress, type WatRule } from './rule-test-modules.ts';
 
 const publisher: WatRule = { inputs: ['m/in'], points: ['m/p'], tick: '(if (f64.gt (call $input (i32.const 0)) (f64.const 0)) (then (call $publish (i32.const 0) (f64.const 1))))' };
@@ -53,7 +53,7 @@ describe('the batch module', () => {
       const front = rule.frame;
       rule.moveFrame(frames[index]!);
       expect(arena.u8.subarray(front, front + rule.frameBytes).every((byte) => byte === 0)).toBe(true);
-      batch.bind(index, rule.stepFunction, rule.frame);
+      batch.bind(index, rule.runFunction, rule.frame);
       batch.setBudget(index, 1000);
       batch.setEntries(index, index, index + 1);
       batch.setEntry(index, emitKind.point, rule.slots.points[0]!, index);
@@ -66,8 +66,11 @@ describe('the batch module', () => {
   async function batchOf(rules: readonly WatRule[]): Promise<{ arena: RuleArena; batch: RuleBatch; instances: RuleInstance[] }> {
     const arena = new RuleArena();
     const instances: RuleInstance[] = [];
+    // the same rule object is the same module: its rules run in one instance, and consecutive ones in one run
+    const modules = new Map<WatRule, CompiledRule>();
     for (const rule of rules) {
-      const compiled = compileRule(await assembleRule(rule));
+      const compiled = modules.get(rule) ?? compileRule(await assembleRule(rule));
+      modules.set(rule, compiled);
       instances.push(new RuleInstance(compiled, 10, 1_000_000, arena.allocate(compiled.memoryPagesMax)));
     }
     const entries = instances.map((instance) => instance.slots.outputs.length + instance.slots.points.length + instance.slots.alarms.length);
@@ -76,7 +79,7 @@ describe('the batch module', () => {
     let entry = 0;
     const next = { output: 0, point: 0, alarm: 0 };
     instances.forEach((instance, index) => {
-      batch.bind(index, instance.stepFunction, instance.frame);
+      batch.bind(index, instance.runFunction, instance.frame);
       batch.setBudget(index, 1000);
       batch.setEntries(index, entry, entry + entries[index]!);
       for (const slot of instance.slots.outputs) batch.setEntry(entry++, emitKind.output, slot, next.output++);
@@ -165,5 +168,23 @@ describe('the batch module', () => {
     batch.run(2, 1);
     expect(batch.ticks(2)).toBe(1);
     expect(events(arena, batch).map(({ rule }) => rule)).toEqual([0, 0, 0, 2, 2, 2]);
+  });
+
+  it('runs consecutive rules of one module in one call to its instance, and resumes in the middle of such a run after a trap', async () => {
+    const trapsAbove: WatRule = { inputs: ['m/in'], points: ['m/p'], tick: '(if (f64.gt (call $input (i32.const 0)) (f64.const 1)) (then (unreachable))) (call $publish (i32.const 0) (call $input (i32.const 0)))' };
+    const { arena, batch, instances } = await batchOf([trapsAbove, trapsAbove, trapsAbove, publisher, trapsAbove]);
+    expect(new Set(instances.map((instance) => instance.runFunction)).size).toBe(2);
+    instances.forEach((instance, rule) => void (arena.f64[instance.slots.inputs[0]! / 8] = rule === 1 ? 5 : 0.5));
+    batch.clearEvents();
+    expect(() => batch.run(0, 1)).toThrow();
+    expect(batch.current).toBe(1);
+    batch.run(2, 1);
+    expect([0, 1, 2, 3, 4].map((rule) => batch.ticks(rule))).toEqual([1, 0, 1, 1, 1]);
+    expect(events(arena, batch).map(({ rule }) => rule)).toEqual([0, 2, 3, 4]);
+    // bound to another module's run (here the publisher's, with rule 3's frame), rule 1 splits the run it was in
+    batch.bind(1, instances[3]!.runFunction, instances[3]!.frame);
+    batch.clearEvents();
+    expect(() => batch.run(0, 2)).not.toThrow();
+    expect([0, 1, 2, 3, 4].map((rule) => batch.ticks(rule))).toEqual([2, 1, 2, 2, 2]);
   });
 });

@@ -49,6 +49,8 @@ type Declare = (kind: number, slot: number, name: number, nameBytes: number, tex
 type Wrapper = (fuel: number, frame: number) => number;
 /** mw_step(fuel, tick, frame): see RuleInstance.stepFunction. */
 export type StepFunction = (fuel: number, tick: number, frame: number) => number;
+/** mw_run(area, from, to, tick): steps a batch's rules from..to-1, all of this module (common/rule-run-loop.ts). */
+export type RunFunction = (area: number, from: number, to: number, tick: number) => void;
 
 class RuleAbort extends Error {}
 const slotBytes: readonly number[] = [slotLayout.header.bytes, slotLayout.input.bytes, slotLayout.output.bytes, slotLayout.param.bytes, slotLayout.point.bytes, slotLayout.alarm.bytes];
@@ -66,6 +68,7 @@ export class SharedInstance {
   readonly tick: Wrapper;
   readonly start: Wrapper | undefined;
   readonly step: StepFunction;
+  readonly run: RunFunction;
   readonly status: WasmGlobal;
   readonly frame: WasmGlobal;
   /** The declare of the rule whose start function runs; declarations at any other time are refused. */
@@ -93,6 +96,7 @@ export class SharedInstance {
     this.tick = exports[hostExports.tick] as Wrapper;
     this.start = exports[hostExports.start] as Wrapper | undefined;
     this.step = exports[hostExports.step] as StepFunction;
+    this.run = exports[hostExports.run] as RunFunction;
     this.status = exports[hostExports.status] as WasmGlobal;
     this.frame = exports[hostExports.frame] as WasmGlobal;
   }
@@ -124,6 +128,8 @@ export class RuleInstance {
    * this rule's frame, tools through step().
    */
   readonly stepFunction: StepFunction;
+  /** mw_run of the module's instance, which the batch calls for each run of consecutive rules of this module. */
+  readonly runFunction: RunFunction;
   readonly #shared: SharedInstance;
   readonly #memoryPagesMax: number;
 
@@ -142,6 +148,7 @@ export class RuleInstance {
     const shared = SharedInstance.of(compiled, arena);
     this.#shared = shared;
     this.stepFunction = shared.step;
+    this.runFunction = shared.run;
     assert(frame % 8 === 0 && frame >= 0 && frame + prepared.frameBytes <= arena.u8.length, 'a rule frame lies in the arena, 8-byte aligned');
     this.frame = frame;
     this.frameBytes = prepared.frameBytes;

@@ -10,14 +10,16 @@
 // built from it; fuel metering goes into every function; host globals (fuel, status, the running
 // rule's frame) and helpers (memory.grow, memory.copy, memory.fill on the region) are added, and
 // `mw_tick(fuel, frame) -> fuel left` / `mw_start(fuel, frame) -> fuel left` wrappers, so one call
-// runs a tick of one rule with its budget. `mw_step(fuel, tick, frame)` is the gateway's per-tick
-// entry: it also stores the tick into the header and reads and clears the header's events word,
-// so the host touches a rule's memory only for changed inputs and what the rule produced (it
-// returns the fuel left, or -1 - fuel left when there were events). The start section is removed
+// runs a tick of one rule with its budget. `mw_step(fuel, tick, frame)` also stores the tick into
+// the header and reads and clears the header's events word (it returns the fuel left, or -1 - fuel
+// left when there were events). `mw_run(area, from, to, tick)` is the gateway's per-tick entry: it
+// does the same for each of a batch's rules from..to-1 that run in this instance, calling the tick
+// directly, and appends what they produced to the batch's events (common/rule-run-loop.ts). The start section is removed
 // and run through mw_start instead: instantiation executes no rule code, and a start function that
 // loops runs out of fuel like any tick.
 import { MillwrightError } from './errors.ts';
-import { declareImport, hostExports, importModule, memoryImport, ruleLimitDefaults, slotLayout, trapStatus } from './rule-abi.ts';
+import { declareImport, frameLayout, hostExports, importModule, memoryImport, ruleLimitDefaults, slotLayout, trapStatus } from './rule-abi.ts';
+import { runLoopBody } from './rule-run-loop.ts';
 import { ruleErrors } from './rule-errors.ts';
 import { pageBytes, regionBytes, regionFrontBytes } from './rule-arena.ts';
 import { instrumentBody, type FrameGlobal, type FuelGlobals, type Isolation } from './rule-instrument.ts';
@@ -110,8 +112,7 @@ interface HostGlobals extends FuelGlobals {
   readonly frame: number;
 }
 
-/** A rule's frame, in the front of its region (regionFrontBytes), out of its own reach: byte offsets. */
-export const frameLayout = { pages: 0, header: 4, base: 8, globals: 16 } as const;
+export { frameLayout };
 
 function wrapper(target: number, globals: HostGlobals): number[] {
   // (param $fuel i32) (param $frame i32) (result i32): fuel = $fuel; status = 0; frame = $frame; call target; return fuel
@@ -265,14 +266,17 @@ export function prepareRuleModule(bytes: Uint8Array, limits: SandboxLimits = { m
   const stepType = wrapperType + 1;
   const bulkType = wrapperType + 2;
   const growType = wrapperType + 3;
+  const runType = wrapperType + 4;
   const functionCount = module.importedFunctions + module.functionTypes.length;
   const isolation: Isolation = {
     mask: region - 1, frameGlobal: globals.frame, baseAt: frameLayout.base, pagesAt: frameLayout.pages, frameGlobals: frame.globals,
     growFunction: functionCount, copyFunction: functionCount + 1, fillFunction: functionCount + 2,
   };
-  const wrappers: { name: string; type: number; target: number; step: boolean }[] = [{ name: hostExports.tick, type: wrapperType, target: tick, step: false }];
-  if (module.start !== undefined) wrappers.push({ name: hostExports.start, type: wrapperType, target: module.start, step: false });
-  wrappers.push({ name: hostExports.step, type: stepType, target: tick, step: true });
+  const wrappers: { name: string; type: number; body: number[] }[] = [{ name: hostExports.tick, type: wrapperType, body: wrapper(tick, globals) }];
+  if (module.start !== undefined) wrappers.push({ name: hostExports.start, type: wrapperType, body: wrapper(module.start, globals) });
+  wrappers.push({ name: hostExports.step, type: stepType, body: stepWrapper(tick, globals) });
+  const run = runLoopBody(tick, globals);
+  wrappers.push({ name: hostExports.run, type: runType, body: [...encodeU32(run.length), ...run] });
   const content = (id: number): Uint8Array | undefined => {
     const section = module.sections.find((entry) => entry.id === id);
     return section === undefined ? undefined : bytes.subarray(section.start, section.end);
@@ -286,7 +290,7 @@ export function prepareRuleModule(bytes: Uint8Array, limits: SandboxLimits = { m
   const functions = module.functionTypes.length + 3 + wrappers.length;
   const hostGlobal = [i32, 1, 0x41, 0x00, 0x0b];
   const replaced: Record<number, number[]> = {
-    1: vecWith(content(1), [[0x60, 2, i32, i32, 1, i32], [0x60, 3, i32, f64, i32, 1, i32], [0x60, 3, i32, i32, i32, 0], [0x60, 1, i32, 1, i32]]),
+    1: vecWith(content(1), [[0x60, 2, i32, i32, 1, i32], [0x60, 3, i32, f64, i32, 1, i32], [0x60, 3, i32, i32, i32, 0], [0x60, 1, i32, 1, i32], [0x60, 4, i32, i32, i32, f64, 0]]),
     2: vecWith(content(2), [[...encodeName(importModule), ...encodeName(memoryImport), 0x02, 0x00, 0x00]]),
     3: vecWith(content(3), [[...encodeU32(growType)], [...encodeU32(bulkType)], [...encodeU32(bulkType)], ...wrappers.map((entry) => encodeU32(entry.type))]),
     6: vecWith(content(6), [hostGlobal, hostGlobal, hostGlobal]),
@@ -303,7 +307,7 @@ export function prepareRuleModule(bytes: Uint8Array, limits: SandboxLimits = { m
       ...growHelper(globals, pagesMax),
       ...bulkHelper(true, region, globals),
       ...bulkHelper(false, region, globals),
-      ...wrappers.flatMap((entry) => (entry.step ? stepWrapper(entry.target, globals) : wrapper(entry.target, globals))),
+      ...wrappers.flatMap((entry) => entry.body),
     ],
   };
   const segments = dataSegments(content(11), memory.min * pageBytes);
