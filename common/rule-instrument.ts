@@ -159,8 +159,72 @@ function isolatedAccess(at: number, end: number, op: number, align: number, offs
   return { at, end, bytes };
 }
 
+/** What a function body does with globals and calls, for the analysis of which frame globals it may keep in locals. */
+export interface BodyFacts {
+  readonly gets: ReadonlySet<number>;
+  readonly sets: ReadonlySet<number>;
+  readonly calls: ReadonlySet<number>;
+  readonly callsIndirect: boolean;
+}
+
+/** Reads a function body (locals + expression) for its global reads and writes and its calls (instrumentBody checks it in full). */
+export function scanBody(body: Uint8Array): BodyFacts {
+  const reader = new ByteReader(body);
+  for (let groups = reader.u32(); groups > 0; groups--) {
+    reader.u32();
+    valueType(reader);
+  }
+  const gets = new Set<number>();
+  const sets = new Set<number>();
+  const calls = new Set<number>();
+  let callsIndirect = false;
+  while (!reader.atEnd) {
+    const op = reader.u8();
+    if (op >= 0x28 && op <= 0x3e) {
+      reader.u32();
+      reader.u32();
+    } else if (op === 0x3f || op === 0x40) reader.u8();
+    else if (op === 0x23) gets.add(reader.u32());
+    else if (op === 0x24) sets.add(reader.u32());
+    else if (op === 0x10) calls.add(reader.u32());
+    else if (op === 0xfc && (body[reader.offset] === 10 || body[reader.offset] === 11)) {
+      if (reader.u32() === 10) reader.u8();
+      reader.u8();
+    } else {
+      if (op === 0x11) callsIndirect = true;
+      immediates(reader, op);
+    }
+  }
+  return { gets, sets, calls, callsIndirect };
+}
+
+/**
+ * For each function (by defined-function index), the frame globals it may keep in locals for the
+ * whole call: those it reads but neither it nor anything it may call (transitively; an indirect
+ * call may reach any function) writes. Only the host writes a frame between calls, so a value read
+ * at entry stays the global's value for the whole call. `imported` functions write no globals.
+ */
+export function cachedGlobals(facts: readonly BodyFacts[], imported: number, frameGlobals: ReadonlyMap<number, FrameGlobal>): number[][] {
+  const writes = facts.map((fact) => new Set(fact.sets));
+  const anyWrite = new Set(facts.flatMap((fact) => [...fact.sets]));
+  for (let changed = true; changed; ) {
+    changed = false;
+    facts.forEach((fact, index) => {
+      const mine = writes[index]!;
+      const before = mine.size;
+      const add = (source: Iterable<number>): void => {
+        for (const global of source) mine.add(global);
+      };
+      if (fact.callsIndirect) add(anyWrite);
+      for (const callee of fact.calls) if (callee >= imported) add(writes[callee - imported] ?? anyWrite);
+      if (mine.size !== before) changed = true;
+    });
+  }
+  return facts.map((fact, index) => [...fact.gets].filter((global) => frameGlobals.has(global) && !writes[index]!.has(global)).sort((a, b) => a - b));
+}
+
 /** Instruments one function body (locals + expression); `params` is its parameter count. */
-export function instrumentBody(body: Uint8Array, params: number, globals: FuelGlobals, isolation: Isolation): Uint8Array {
+export function instrumentBody(body: Uint8Array, params: number, globals: FuelGlobals, isolation: Isolation, cached: readonly number[] = []): Uint8Array {
   const reader = new ByteReader(body);
   let locals = 0;
   const groups = reader.u32();
@@ -169,11 +233,13 @@ export function instrumentBody(body: Uint8Array, params: number, globals: FuelGl
     locals += reader.u32();
     valueType(reader);
   }
-  // V8 allows 50,000 locals in a function, and the rewrite adds six
-  if (params + locals > 50_000 - 6) throw invalid('a function has more than 49,994 locals');
+  // V8 allows 50,000 locals in a function, and the rewrite adds six (and one per frame global it keeps in a local)
+  if (params + locals + cached.length > 50_000 - 6) throw invalid(`a function has more than ${49_994 - cached.length} locals`);
   const localsEnd = reader.offset;
   const temp = params + locals;
   const frame = encodeU32(temp + 5);
+  /** The local holding each frame global this function keeps in a local. */
+  const cachedLocal = new Map(cached.map((global, index) => [global, temp + 6 + index]));
   const costs = [0];
   const regions = [0];
   const controls: boolean[] = [];
@@ -197,8 +263,11 @@ export function instrumentBody(body: Uint8Array, params: number, globals: FuelGl
       continue;
     }
     if (op === 0x23 || op === 0x24) {
-      const held = isolation.frameGlobals.get(reader.u32());
-      if (held !== undefined) replace(at, frameGlobalAccess(op === 0x24, held, frame, temp));
+      const global = reader.u32();
+      const held = isolation.frameGlobals.get(global);
+      const local = op === 0x23 ? cachedLocal.get(global) : undefined;
+      if (local !== undefined) replace(at, [0x20, ...encodeU32(local)]);
+      else if (held !== undefined) replace(at, frameGlobalAccess(op === 0x24, held, frame, temp));
       continue;
     }
     if (op === 0xfc && (body[reader.offset] === 10 || body[reader.offset] === 11)) {
@@ -225,12 +294,14 @@ export function instrumentBody(body: Uint8Array, params: number, globals: FuelGl
   }
   if (!ended || !reader.atEnd) throw invalid('a function body does not end where its size says');
 
-  const out: number[] = [...encodeU32(groups + 6)];
+  const out: number[] = [...encodeU32(groups + 6 + cached.length)];
   for (let index = groupsStart; index < localsEnd; index++) out.push(body[index]!);
   out.push(1, 0x7f, 1, 0x7e, 1, 0x7d, 1, 0x7c, 1, 0x7f, 1, 0x7f);
+  for (const global of cached) out.push(1, isolation.frameGlobals.get(global)!.type);
   out.push(...charge(costs[0]!, globals, temp));
-  // the frame and the base, read once per call: locals are registers
+  // the frame and the base, read once per call: locals are registers; so are the frame globals nothing in this call writes
   out.push(0x23, ...encodeU32(isolation.frameGlobal), 0x22, ...frame, 0x28, 0x02, ...encodeU32(isolation.baseAt), 0x21, ...encodeU32(temp + 4));
+  for (const global of cached) out.push(...frameGlobalAccess(false, isolation.frameGlobals.get(global)!, frame, temp), 0x21, ...encodeU32(cachedLocal.get(global)!));
   let copied = localsEnd;
   // Loop charges are insertions at the next instruction's start; they go before that instruction's own edit.
   edits.sort((a, b) => a.at - b.at || a.end - b.end);

@@ -112,4 +112,21 @@ describe('rule sandbox at load', () => {
     const badName = await assembleRule({ ...passThrough, inputs: ['no-slash'] });
     expect(codeOf(() => new RuleInstance(compileRule(badName, limits), 10, 1000))).toBe('RULE_DECLARATION_INVALID');
   });
+
+  it('keeps a frame global in a local only in a call that nothing writes it in: a write by a callee, direct or indirect, is seen', async () => {
+    const rule = {
+      points: ['m/direct', 'm/indirect', 'm/read'],
+      extra: `(global $g (mut i32) (i32.const 1)) (global $h (mut f64) (f64.const 0.5))
+        (func $bump (global.set $g (i32.add (global.get $g) (i32.const 10))))
+        (func $direct (result f64) (local $before i32) (local.set $before (global.get $g)) (call $bump) (f64.convert_i32_s (i32.sub (global.get $g) (local.get $before))))
+        (func $indirect (result f64) (local $before i32) (local.set $before (global.get $g)) (call_indirect (type $void) (i32.const 0)) (f64.convert_i32_s (i32.sub (global.get $g) (local.get $before))))
+        (func $read (result f64) (f64.add (f64.convert_i32_s (global.get $g)) (global.get $h)))
+        (table 1 1 funcref) (elem (i32.const 0) $bump) (type $void (func))`,
+      tick: '(call $publish (i32.const 0) (call $direct)) (call $publish (i32.const 1) (call $indirect)) (call $publish (i32.const 2) (call $read))',
+    };
+    const instance = new RuleInstance(compileRule(await assembleRule(rule)), 10, 1_000_000);
+    instance.tick(1_000_000);
+    instance.tick(1_000_000);
+    expect(instance.slots.points.map((slot) => instance.f64[slot / 8])).toEqual([10, 10, 41.5]);
+  });
 });

@@ -22,7 +22,7 @@ import { declareImport, frameLayout, hostExports, importModule, memoryImport, ru
 import { runLoopBody } from './rule-run-loop.ts';
 import { ruleErrors } from './rule-errors.ts';
 import { pageBytes, regionBytes, regionFrontBytes } from './rule-arena.ts';
-import { instrumentBody, type FrameGlobal, type FuelGlobals, type Isolation } from './rule-instrument.ts';
+import { cachedGlobals, instrumentBody, scanBody, type FrameGlobal, type FuelGlobals, type Isolation } from './rule-instrument.ts';
 import { ByteReader, concatBytes, encodeName, encodeS32, encodeSection, encodeU32, invalid, parseModule, type FunctionType, type ParsedModule } from './rule-wasm.ts';
 import { webAssembly } from './rule-webassembly.ts';
 
@@ -93,17 +93,21 @@ function check(module: ParsedModule, limits: SandboxLimits): number {
 function instrumentCode(module: ParsedModule, content: ByteReader, globals: FuelGlobals, isolation: Isolation): number[] {
   const count = content.u32();
   if (count !== module.functionTypes.length) throw invalid('function and code sections disagree');
-  const out: number[] = [];
+  const bodies: Uint8Array[] = [];
   for (let index = 0; index < count; index++) {
     const size = content.u32();
-    const body = content.bytes.subarray(content.offset, content.offset + size);
+    bodies.push(content.bytes.subarray(content.offset, content.offset + size));
     content.skip(size);
+  }
+  const cached = cachedGlobals(bodies.map(scanBody), module.importedFunctions, isolation.frameGlobals);
+  const out: number[] = [];
+  bodies.forEach((body, index) => {
     const params = module.types[module.functionTypes[index]!]?.params.length;
     if (params === undefined) throw invalid(`function ${index} has an unknown type`);
-    const instrumented = instrumentBody(body, params, globals, isolation);
+    const instrumented = instrumentBody(body, params, globals, isolation, cached[index]);
     out.push(...encodeU32(instrumented.length));
     for (const byte of instrumented) out.push(byte);
-  }
+  });
   return out;
 }
 
