@@ -198,29 +198,81 @@ export function scanBody(body: Uint8Array): BodyFacts {
   return { gets, sets, calls, callsIndirect };
 }
 
+/** Past these the analysis is skipped (no function keeps a global in a local: slower, never wrong), so a load stays bounded. */
+const analysisFunctionsMax = 20_000;
+const analysisWordsMax = 1 << 21;
+const analysisPassesMax = 8;
+
 /**
  * For each function (by defined-function index), the frame globals it may keep in locals for the
  * whole call: those it reads but neither it nor anything it may call (transitively; an indirect
  * call may reach any function) writes. Only the host writes a frame between calls, so a value read
  * at entry stays the global's value for the whole call. `imported` functions write no globals.
+ * Writes are bit sets over the frame globals, propagated callees first (one pass settles a call
+ * graph without cycles); a module that has not settled after a few passes, or is too large to
+ * analyse cheaply, keeps nothing in locals.
  */
 export function cachedGlobals(facts: readonly BodyFacts[], imported: number, frameGlobals: ReadonlyMap<number, FrameGlobal>): number[][] {
-  const writes = facts.map((fact) => new Set(fact.sets));
-  const anyWrite = new Set(facts.flatMap((fact) => [...fact.sets]));
-  for (let changed = true; changed; ) {
-    changed = false;
-    facts.forEach((fact, index) => {
-      const mine = writes[index]!;
-      const before = mine.size;
-      const add = (source: Iterable<number>): void => {
-        for (const global of source) mine.add(global);
-      };
-      if (fact.callsIndirect) add(anyWrite);
-      for (const callee of fact.calls) if (callee >= imported) add(writes[callee - imported] ?? anyWrite);
-      if (mine.size !== before) changed = true;
-    });
+  const none = facts.map((): number[] => []);
+  const bit = new Map([...frameGlobals.keys()].map((global, index) => [global, index]));
+  const words = Math.ceil(bit.size / 32);
+  const count = facts.length;
+  if (words === 0 || count > analysisFunctionsMax || count * words > analysisWordsMax) return none;
+  const writes = new Uint32Array(count * words);
+  const anyWrite = new Uint32Array(words);
+  facts.forEach((fact, index) => {
+    for (const global of fact.sets) {
+      const at = bit.get(global);
+      if (at === undefined) continue;
+      writes[index * words + (at >> 5)]! |= 1 << (at & 31);
+      anyWrite[at >> 5]! |= 1 << (at & 31);
+    }
+  });
+  const callees = facts.map((fact) => [...fact.calls].filter((callee) => callee >= imported && callee - imported < count).map((callee) => callee - imported));
+  // callees before callers: a depth-first post-order over the direct calls
+  const order: number[] = [];
+  const seen = new Uint8Array(count);
+  for (let root = 0; root < count; root++) {
+    if (seen[root] !== 0) continue;
+    seen[root] = 1;
+    const stack: [number, number][] = [[root, 0]];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const next = callees[top[0]]![top[1]++];
+      if (next === undefined) {
+        order.push(top[0]);
+        stack.pop();
+      } else if (seen[next] === 0) {
+        seen[next] = 1;
+        stack.push([next, 0]);
+      }
+    }
   }
-  return facts.map((fact, index) => [...fact.gets].filter((global) => frameGlobals.has(global) && !writes[index]!.has(global)).sort((a, b) => a - b));
+  let settled = false;
+  for (let pass = 0; pass < analysisPassesMax && !settled; pass++) {
+    settled = true;
+    for (const index of order) {
+      const mine = index * words;
+      const merge = (from: Uint32Array, at: number): void => {
+        for (let word = 0; word < words; word++) {
+          const merged = (writes[mine + word]! | from[at + word]!) >>> 0;
+          if (merged !== writes[mine + word]) {
+            writes[mine + word] = merged;
+            settled = false;
+          }
+        }
+      };
+      if (facts[index]!.callsIndirect) merge(anyWrite, 0);
+      for (const callee of callees[index]!) merge(writes, callee * words);
+    }
+  }
+  if (!settled) return none;
+  return facts.map((fact, index) =>
+    [...fact.gets].filter((global) => {
+      const at = bit.get(global);
+      return at !== undefined && (writes[index * words + (at >> 5)]! & (1 << (at & 31))) === 0;
+    }).sort((a, b) => a - b),
+  );
 }
 
 /** Instruments one function body (locals + expression); `params` is its parameter count. */
