@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ruleLimitDefaults } from '../common/rule-abi.ts';
+import { sha256Hex } from '../common/rule-manifest.ts';
 import { seededRandom } from '../common/random.ts';
 import { RuleHost } from '../edge/rules/rule-host.ts';
 import type { RuleBinding, RulePlan } from '../edge/rules/rule-plan.ts';
@@ -297,12 +298,14 @@ class TypeScriptRuleObjects implements StepProgram {
 
 // ---- the WebAssembly side: the gateway's RuleHost over a plan of N copies of the bench rule ----
 
-function plan(rule: BuiltRule, rules: number): RulePlan {
+/** Rule `index`'s module: the bench rule itself, or (with `ownCode`) a copy with one more function returning `index`, so that no two rules share code. */
+type Variant = (index: number) => Pick<RuleBinding, 'wasm' | 'manifest'>;
+
+function plan(rule: BuiltRule, rules: number, variant: Variant = () => rule): RulePlan {
   const tags = new TagLayout(rules);
   const bindings: RuleBinding[] = Array.from({ length: rules }, (_, index) => ({
     name: `machine-${index}`,
-    wasm: rule.wasm,
-    manifest: rule.manifest,
+    ...variant(index),
     params: {},
     inputTags: Array.from({ length: inputsPerRule }, (_, input) => index * inputsPerRule + input),
     outputTags: [tags.output + index],
@@ -311,6 +314,30 @@ function plan(rule: BuiltRule, rules: number): RulePlan {
     alarmStateTags: [tags.alarmStates + index],
   }));
   return { tickMs: 10, startFuel: ruleLimitDefaults.startFuel, memoryPagesMax: 16, quarantine: { faultsMax: 3, windowTicks: 6000 }, rules: bindings };
+}
+
+interface Binaryen {
+  readBinary(bytes: Uint8Array): { addFunction(name: string, params: number, results: number, vars: number[], body: number): unknown; i32: { const(value: number): number }; emitBinary(): Uint8Array; dispose(): void };
+  none: number;
+  i32: number;
+}
+
+/** Copies of the rule whose code differs (a function of their own, never called): each gets its own compiled module and instance, as unrelated rules would. */
+async function ownCode(rule: BuiltRule): Promise<Variant> {
+  const binaryen = (await import('binaryen')).default as unknown as Binaryen;
+  const copies = new Map<number, Pick<RuleBinding, 'wasm' | 'manifest'>>();
+  return (index) => {
+    let copy = copies.get(index);
+    if (copy === undefined) {
+      const module = binaryen.readBinary(rule.wasm);
+      module.addFunction(`copy${index}`, binaryen.none, binaryen.i32, [], module.i32.const(index));
+      const wasm = module.emitBinary();
+      module.dispose();
+      copy = { wasm, manifest: { ...rule.manifest, module: { sha256: sha256Hex(wasm), bytes: wasm.length } } };
+      copies.set(index, copy);
+    }
+    return copy;
+  };
 }
 
 /**
@@ -374,6 +401,7 @@ async function main(): Promise<void> {
   const rule = await buildRule(benchRule, { compile: compileCached });
   note(`bench rule: ${rule.wasm.length} bytes, ${rule.manifest.inputs.length} inputs; ${ticksPerRound} ticks per round, ${rounds} rounds (median), ${changedShare * 100}% of inputs change per tick`);
 
+  const distinct = await ownCode(rule);
   const noop = await buildRule(noopRule.path, { compile: compileCached, sources: { [noopRule.path]: noopRule.text } });
   const hosts: RuleHost[] = [];
   const programs = {
@@ -381,6 +409,7 @@ async function main(): Promise<void> {
     'TypeScript functions': (count: number) => new TypeScriptRules(count),
     'TypeScript rule objects': (count: number) => new TypeScriptRuleObjects(count),
     'WebAssembly no-op rules (the floor)': (count: number) => new RuleHost(plan(noop, count)),
+    'WebAssembly rules, each its own code': (count: number) => new RuleHost(plan(rule, count, distinct)),
   };
   const table = (results: Record<string, Measured>, count: number): void =>
     printTable(

@@ -8,6 +8,7 @@
 // all of them instead of an instance, a globals buffer and a wrapper frame per rule. A fault
 // leaves the rule's state unusable; the supervisor clears the region and starts it afresh.
 // Nothing here allocates per tick.
+import { createHash } from 'node:crypto';
 import { assert } from './assert.ts';
 import { MillwrightError } from './errors.ts';
 import { declarationKind, hostExports, slotLayout, trapStatus } from './rule-abi.ts';
@@ -20,25 +21,38 @@ import { webAssembly, type WasmGlobal, type WasmModule } from './rule-webassembl
 export interface CompiledRule {
   /** One compiled module for every region: the running rule's frame is a global its wrappers set. */
   readonly module: WasmModule;
+  /** SHA-256 of the sandboxed code (prepared.bytes: without the data, which each rule lays into its own region). */
+  readonly codeHash: string;
   readonly prepared: PreparedModule;
   readonly memoryPagesMax: number;
   readonly hasStart: boolean;
-  /** The one instance per arena that every rule of this module in that arena runs in (made at first use). */
-  readonly instances: WeakMap<RuleArena, SharedInstance>;
 }
 
-/** Checks, instruments and compiles a rule module (synchronously: fine in the scan worker at load). */
-export function compileRule(bytes: Uint8Array, limits?: SandboxLimits): CompiledRule {
+/** Compiled code by codeHash: rules whose sandboxed code is the same (copies of a rule that differ only in their strings) share one module, and so one instance. */
+export type CompiledCode = Map<string, WasmModule>;
+
+/**
+ * Checks, instruments and compiles a rule module (synchronously: fine in the scan worker at load).
+ * With `code`, a module whose sandboxed code is already there is not compiled again.
+ */
+export function compileRule(bytes: Uint8Array, limits?: SandboxLimits, code?: CompiledCode): CompiledRule {
   const prepared = prepareRuleModule(bytes, limits);
-  let module: WasmModule;
-  try {
-    module = new webAssembly.Module(prepared.bytes);
-  } catch (error) {
-    // The original validated, so this is a limit the rewrite crossed (or a sandbox bug): refused, with a code.
-    throw new MillwrightError(ruleErrors.moduleInvalid, `not a valid rule module once sandboxed: ${(error as Error).message}`);
+  const codeHash = createHash('sha256').update(prepared.bytes).digest('hex');
+  let module = code?.get(codeHash);
+  if (module === undefined) {
+    try {
+      module = new webAssembly.Module(prepared.bytes);
+    } catch (error) {
+      // The original validated, so this is a limit the rewrite crossed (or a sandbox bug): refused, with a code.
+      throw new MillwrightError(ruleErrors.moduleInvalid, `not a valid rule module once sandboxed: ${(error as Error).message}`);
+    }
+    code?.set(codeHash, module);
   }
-  return { module, prepared, memoryPagesMax: prepared.memoryPagesMax, hasStart: prepared.hasStart, instances: new WeakMap() };
+  return { module, codeHash, prepared, memoryPagesMax: prepared.memoryPagesMax, hasStart: prepared.hasStart };
 }
+
+/** The one instance per compiled module and arena that every rule of that code in that arena runs in (made at first use). */
+const sharedInstances = new WeakMap<WasmModule, WeakMap<RuleArena, SharedInstance>>();
 
 export interface RuleFault {
   readonly code: RuleFaultCode;
@@ -102,10 +116,15 @@ export class SharedInstance {
   }
 
   static of(compiled: CompiledRule, arena: RuleArena): SharedInstance {
-    let shared = compiled.instances.get(arena);
+    let byArena = sharedInstances.get(compiled.module);
+    if (byArena === undefined) {
+      byArena = new WeakMap();
+      sharedInstances.set(compiled.module, byArena);
+    }
+    let shared = byArena.get(arena);
     if (shared === undefined) {
       shared = new SharedInstance(compiled, arena);
-      compiled.instances.set(arena, shared);
+      byArena.set(arena, shared);
     }
     return shared;
   }

@@ -95,6 +95,11 @@ export class RuleSupervisor {
     this.#io = this.#attach(instance);
   }
 
+  /** The compiled module the rule runs. */
+  get compiled(): CompiledRule {
+    return this.#options.compiled;
+  }
+
   get frameBytes(): number {
     return this.#options.compiled.prepared.frameBytes;
   }

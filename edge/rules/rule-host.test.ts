@@ -142,6 +142,22 @@ describe('binding rules to the gateway tag map', () => {
     expect(fresh.lines).toContain('tick 4 point line1/m/count 101 good 1040');
   });
 
+  it('runs copies of a rule that differ only in their names in one compiled module, the carried ones included', async () => {
+    const copy = (point: string): WatRule => ({ inputs: ['m/in'], points: [point], tick: '(call $publish (i32.const 0) (f64.mul (f64.const 2) (call $input (i32.const 0))))' });
+    const first = planRules([await loaded('a', copy('m/p1'))], planContext());
+    const old = new RuleHost(first.plan);
+    expect(old.moduleCount).toBe(1);
+    const second = planRules([await loaded('a', copy('m/p1')), await loaded('b', copy('m/p2')), await loaded('doubler', doubler)], planContext());
+    expect(second.plan.rules[0]!.manifest.module.sha256).not.toBe(second.plan.rules[1]!.manifest.module.sha256);
+    const swapped = new RuleHost(second.plan, { previous: old });
+    expect(swapped.carried).toEqual(['a']);
+    expect(swapped.moduleCount).toBe(2); // a and b share one; the doubler is other code
+    const header: TraceHeader = { version: 1, gateway: 'g', tickMs: 10, publishInputs: false, tags: [...deviceTags, ...second.tags], alarms: [] };
+    const after = scan(header, swapped);
+    after.tick(0, 21);
+    expect(after.lines).toEqual(expect.arrayContaining(['tick 0 point line1/m/p1 42 good 1000', 'tick 0 point line1/m/p2 42 good 1000']));
+  });
+
   it('gives back every region it took when a swap fails part-way, and leaves the running host as it was', async () => {
     const first = planRules([await loaded('doubler', doubler)], planContext());
     const old = new RuleHost(first.plan);

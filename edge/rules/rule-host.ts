@@ -11,7 +11,7 @@
 import { ruleLimitDefaults, severityCodes } from '../../common/rule-abi.ts';
 import { RuleArena, type RuleRegion } from '../../common/rule-arena.ts';
 import { emitKind, eventAux, eventKind, eventRule, type RuleBatch } from '../../common/rule-batch.ts';
-import { compileRule, type CompiledRule, type RuleInstance } from '../../common/rule-instance.ts';
+import { compileRule, type CompiledCode, type CompiledRule, type RuleInstance } from '../../common/rule-instance.ts';
 import { checkModuleHash, manifestDeclarations } from '../../common/rule-manifest.ts';
 import type { RuleFaultCode } from '../../common/rule-errors.ts';
 import { RuleSupervisor, type RuleSink } from '../../common/rule-supervisor.ts';
@@ -142,8 +142,11 @@ export class RuleHost implements StepProgram {
 
   /** Compiles and starts every rule; throws RULE_* errors for a module or manifest that is not acceptable. */
   constructor(plan: RulePlan, options: RuleHostOptions = {}) {
-    // Rules built from the same source share one compiled module, and so one instance of it (each with its own region and frame).
+    // Rules built from the same source share one compiled module, and so one instance of it (each with its own region and frame);
+    // so do rules whose sandboxed code is the same (copies of a rule that differ only in their strings), the carried ones included.
     const modules = new Map<string, CompiledRule>();
+    const code: CompiledCode = new Map();
+    if (options.previous !== undefined) for (const rule of options.previous.#rules) code.set(rule.supervisor.compiled.codeHash, rule.supervisor.compiled.module);
     const { rules: _rules, ...settings } = plan;
     this.#plan = settings;
     const carried: string[] = [];
@@ -169,7 +172,7 @@ export class RuleHost implements StepProgram {
         let compiled = modules.get(manifest.module.sha256);
         if (compiled === undefined) {
           checkModuleHash(manifest, binding.wasm);
-          compiled = compileRule(binding.wasm, { memoryPagesMax: plan.memoryPagesMax, moduleBytesMax: ruleLimitDefaults.moduleBytesMax });
+          compiled = compileRule(binding.wasm, { memoryPagesMax: plan.memoryPagesMax, moduleBytesMax: ruleLimitDefaults.moduleBytesMax }, code);
           modules.set(manifest.module.sha256, compiled);
         }
         const region = arena.allocate(compiled.memoryPagesMax);
@@ -331,6 +334,11 @@ export class RuleHost implements StepProgram {
   /** Names of the hosted rules, in plan order. */
   get names(): string[] {
     return this.#rules.map((rule) => rule.binding.name);
+  }
+
+  /** How many compiled modules the rules run in (one instance each): rules whose sandboxed code is the same share one. */
+  get moduleCount(): number {
+    return new Set(this.#rules.map((rule) => rule.supervisor.compiled.module)).size;
   }
 
   /** Releases a quarantined rule (operator action); false if there is no such rule. */
