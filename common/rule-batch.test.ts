@@ -53,7 +53,7 @@ describe('the batch module', () => {
       const front = rule.frame;
       rule.moveFrame(frames[index]!);
       expect(arena.u8.subarray(front, front + rule.frameBytes).every((byte) => byte === 0)).toBe(true);
-      batch.bind(index, rule.runFunction, rule.frame);
+      batch.bind(index, rule.runFunction, rule.stepFunction, rule.frame);
       batch.setBudget(index, 1000);
       batch.setEntries(index, index, index + 1);
       batch.setEntry(index, emitKind.point, rule.slots.points[0]!, index);
@@ -79,7 +79,7 @@ describe('the batch module', () => {
     let entry = 0;
     const next = { output: 0, point: 0, alarm: 0 };
     instances.forEach((instance, index) => {
-      batch.bind(index, instance.runFunction, instance.frame);
+      batch.bind(index, instance.runFunction, instance.stepFunction, instance.frame);
       batch.setBudget(index, 1000);
       batch.setEntries(index, entry, entry + entries[index]!);
       for (const slot of instance.slots.outputs) batch.setEntry(entry++, emitKind.output, slot, next.output++);
@@ -182,7 +182,7 @@ describe('the batch module', () => {
     expect([0, 1, 2, 3, 4].map((rule) => batch.ticks(rule))).toEqual([1, 0, 1, 1, 1]);
     expect(events(arena, batch).map(({ rule }) => rule)).toEqual([0, 2, 3, 4]);
     // bound to another module's run (here the publisher's, with rule 3's frame), rule 1 splits the run it was in
-    batch.bind(1, instances[3]!.runFunction, instances[3]!.frame);
+    batch.bind(1, instances[3]!.runFunction, instances[3]!.stepFunction, instances[3]!.frame);
     batch.clearEvents();
     expect(() => batch.run(0, 2)).not.toThrow();
     expect([0, 1, 2, 3, 4].map((rule) => batch.ticks(rule))).toEqual([2, 1, 2, 2, 2]);

@@ -19,9 +19,9 @@
 // still runs in the same tick, in the same order, and the events stay in rule order.
 import { assert } from './assert.ts';
 import { pageBytes, type RuleArena, type RuleRegion } from './rule-arena.ts';
-import type { RunFunction } from './rule-instance.ts';
-import { areaLayout, emitKind, entryBytes, eventBytes, recordLayout } from './rule-run-loop.ts';
-import { add, block, br, brIf, const32, end, geU, get, load32, loop, set, shl } from './rule-wasm-ops.ts';
+import type { RunFunction, StepFunction } from './rule-instance.ts';
+import { areaLayout, emitKind, entryBytes, eventBytes, recordLayout, runLoopBody } from './rule-run-loop.ts';
+import { add, block, br, brIf, const32, elseOp, end, eq, geU, get, ifVoid, load32, loop, set, shl, sub } from './rule-wasm-ops.ts';
 import { concatBytes, encodeName, encodeSection, encodeU32 } from './rule-wasm.ts';
 import { webAssembly, type WasmTable } from './rule-webassembly.ts';
 
@@ -63,11 +63,21 @@ export function batchLayout(rules: number, entries: number, alarms: number, fram
   return { rules, entries, alarms, recordsAt, runEndsAt, entriesAt, reportedAt, eventsAt, framesAt, bytes: at };
 }
 
-/** The module for a layout at `base` in the arena: run(from i32, tick f64) steps rules from..count-1, one run of one module's rules per call. */
+/**
+ * The module for a layout at `base` in the arena: run(from i32, tick f64) steps rules from..count-1.
+ * A run of consecutive rules of one module goes to that module's mw_run (table `runs`) in one call;
+ * a rule alone in its run is stepped by the batch's own copy of the same loop, which calls the
+ * rule's mw_step (table `steps`), so a rule with code of its own executes no loop code of its own
+ * (with many such rules, every module's own loop would be more code than the instruction cache holds).
+ */
 export function batchModuleBytes(layout: BatchLayout, base: number): Uint8Array {
   const { rules } = layout;
   assert(Number.isInteger(rules) && rules >= 1 && rules <= 1 << 20, 'a batch holds 1 to 2^20 rules');
   const runEnds = base + layout.runEndsAt;
+  // types: 0 (area, from, to, tick) the loops, 1 (from, tick) run, 2 mw_step (fuel, tick, frame) -> result
+  const [loopType, runType, stepType] = [0, 1, 2];
+  const [stepsTable, runsTable] = [0, 1];
+  const runOne = 1;
   // params: 0 from, 1 tick; i32 locals: 2 k, 3 end of k's run
   const [from, tick, k, last] = [0, 1, 2, 3];
   const body = [
@@ -76,19 +86,24 @@ export function batchModuleBytes(layout: BatchLayout, base: number): Uint8Array 
     ...block, ...loop,
     ...get(k), ...const32(rules), ...geU, ...brIf(1), // if (k >= count) break
     ...get(k), ...const32(2), ...shl, ...const32(runEnds), ...add, ...load32(), ...set(last),
-    ...const32(base), ...get(k), ...get(last), ...get(tick), ...get(k), 0x11, 0x00, 0x00, // table[k](area, k, end, tick): mw_run
+    ...get(last), ...get(k), ...sub, ...const32(1), ...eq,
+    ...ifVoid, ...const32(base), ...get(k), ...get(last), ...get(tick), 0x10, runOne, // a rule alone: the batch's loop
+    ...elseOp, ...const32(base), ...get(k), ...get(last), ...get(tick), ...get(k), 0x11, loopType, runsTable, // a run: its module's mw_run
+    ...end,
     ...get(last), ...set(k), ...br(0),
     ...end, ...end, ...end,
   ];
+  const one = runLoopBody({ table: stepsTable, type: stepType });
   const memoryImport = [...encodeName('millwright'), ...encodeName('memory'), 0x02, 0x00, 0x00];
+  const table = [0x70, 0x01, ...encodeU32(rules), ...encodeU32(rules)];
   return concatBytes([
     Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]),
-    encodeSection(1, [2, 0x60, 4, i32, i32, i32, f64, 0, 0x60, 2, i32, f64, 0]),
+    encodeSection(1, [3, 0x60, 4, i32, i32, i32, f64, 0, 0x60, 2, i32, f64, 0, 0x60, 3, i32, f64, i32, 1, i32]),
     encodeSection(2, [1, ...memoryImport]),
-    encodeSection(3, [1, 1]),
-    encodeSection(4, [1, 0x70, 0x01, ...encodeU32(rules), ...encodeU32(rules)]),
-    encodeSection(7, [2, ...encodeName('run'), 0x00, 0x00, ...encodeName('table'), 0x01, 0x00]),
-    encodeSection(10, [1, ...encodeU32(body.length), ...body]),
+    encodeSection(3, [2, runType, loopType]),
+    encodeSection(4, [2, ...table, ...table]),
+    encodeSection(7, [3, ...encodeName('run'), 0x00, 0x00, ...encodeName('steps'), 0x01, stepsTable, ...encodeName('runs'), 0x01, runsTable]),
+    encodeSection(10, [2, ...encodeU32(body.length), ...body, ...encodeU32(one.length), ...one]),
   ]);
 }
 
@@ -98,7 +113,8 @@ export class RuleBatch {
   readonly area: RuleRegion;
   readonly #arena: RuleArena;
   readonly #run: (from: number, tick: number) => void;
-  readonly #table: WasmTable;
+  readonly #steps: WasmTable;
+  readonly #runsTable: WasmTable;
   /** By rule: the mw_run it is bound to (runs of the same one are dispatched together). */
   readonly #runs: (RunFunction | undefined)[];
   #runsChanged = true;
@@ -122,7 +138,8 @@ export class RuleBatch {
     assert(base % 8 === 0, 'the batch area is 8-byte aligned');
     const { exports } = new webAssembly.Instance(new webAssembly.Module(batchModuleBytes(layout, base)), { millwright: { memory: arena.memory } });
     this.#run = exports['run'] as (from: number, tick: number) => void;
-    this.#table = exports['table'] as WasmTable;
+    this.#steps = exports['steps'] as WasmTable;
+    this.#runsTable = exports['runs'] as WasmTable;
     this.#runs = new Array<RunFunction | undefined>(rules).fill(undefined);
     this.#records = base + layout.recordsAt;
     this.#runEnds = base + layout.runEndsAt;
@@ -161,10 +178,11 @@ export class RuleBatch {
     return this.area.base + at;
   }
 
-  /** Points rule `index` at its module's mw_run and its frame (at start and after every restart). */
-  bind(index: number, run: RunFunction, frame: number): void {
+  /** Points rule `index` at its module's mw_run and mw_step and its frame (at start and after every restart). */
+  bind(index: number, run: RunFunction, step: StepFunction, frame: number): void {
     if (this.#runs[index] !== run) {
-      this.#table.set(index, run);
+      this.#runsTable.set(index, run);
+      this.#steps.set(index, step);
       this.#runs[index] = run;
       this.#runsChanged = true;
     }

@@ -42,12 +42,34 @@ export interface RunGlobals {
   readonly frame: number;
 }
 
-/** mw_run's body, with its locals: (param area i32) (param from i32) (param to i32) (param tick f64), calling function `tick`. */
-export function runLoopBody(tickFunction: number, globals: RunGlobals): number[] {
+/** Sets the rule's fuel, status and frame, stores the tick into its header, calls its tick, and sets `result` as mw_step returns it. */
+function stepDirect(tickFunction: number, globals: RunGlobals, locals: { fuel: number; record: number; header: number; tick: number; result: number }): number[] {
+  const [fuelGlobal, statusGlobal, frameGlobal] = [encodeU32(globals.fuel), encodeU32(globals.status), encodeU32(globals.frame)];
+  const { fuel, record, header, tick, result } = locals;
+  return [
+    ...get(fuel), 0x24, ...fuelGlobal, ...const32(0), 0x24, ...statusGlobal,
+    ...get(record), ...load32(recordLayout.frame), 0x24, ...frameGlobal,
+    0x23, ...frameGlobal, ...load32(4), ...tee(header), ...get(tick), ...storeF64(slotLayout.header.tick), // frame.header (common/rule-sandbox.ts frameLayout)
+    0x10, ...encodeU32(tickFunction),
+    // result = fuel left, or -1 - fuel left when the rule noted events (the events word cleared)
+    ...get(header), ...load32(slotLayout.header.events), 0x04, i32,
+    ...get(header), ...const32(0), ...store32(slotLayout.header.events), ...const32(-1), 0x23, ...fuelGlobal, ...sub,
+    ...elseOp, 0x23, ...fuelGlobal, ...end, ...set(result),
+  ];
+}
+
+/**
+ * How the loop steps one rule: inside a rule module, by setting its host globals and calling its
+ * tick directly; in the batch module, by calling the rule's mw_step (common/rule-sandbox.ts)
+ * through a table, with the table index and mw_step's type index.
+ */
+export type RunStep = { readonly tick: number; readonly globals: RunGlobals } | { readonly table: number; readonly type: number };
+
+/** The loop's body, with its locals: (param area i32) (param from i32) (param to i32) (param tick f64). */
+export function runLoopBody(how: RunStep): number[] {
   // params: 0 area, 1 from, 2 to, 3 tick; i32 locals: 4 k, 5 fuel, 6 result, 7 record, 8 used, 9 entry, 10 end of entries,
   // 11 slot, 12 code, 13 at, 14 quality/active, 15 header, 16 events list, 17 reported states
   const [area, from, to, tick, k, fuel, result, record, used, entry, last, slot, code, at, flag, header, events, reported] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
-  const [fuelGlobal, statusGlobal, frameGlobal] = [encodeU32(globals.fuel), encodeU32(globals.status), encodeU32(globals.frame)];
   const { output, point, alarm } = slotLayout;
   // one entry of a rule with events: its event code, or -1 for none
   const entryCode = [
@@ -94,17 +116,9 @@ export function runLoopBody(tickFunction: number, globals: RunGlobals): number[]
     ...br(0),
     ...end, ...end,
   ];
-  const step = [
-    // the rule's fuel, status and frame; the tick into its header
-    ...get(fuel), 0x24, ...fuelGlobal, ...const32(0), 0x24, ...statusGlobal,
-    ...get(record), ...load32(recordLayout.frame), 0x24, ...frameGlobal,
-    0x23, ...frameGlobal, ...load32(4), ...tee(header), ...get(tick), ...storeF64(slotLayout.header.tick), // frame.header (common/rule-sandbox.ts frameLayout)
-    0x10, ...encodeU32(tickFunction),
-    // result = fuel left, or -1 - fuel left when the rule noted events (the events word cleared)
-    ...get(header), ...load32(slotLayout.header.events), 0x04, i32,
-    ...get(header), ...const32(0), ...store32(slotLayout.header.events), ...const32(-1), 0x23, ...fuelGlobal, ...sub,
-    ...elseOp, 0x23, ...fuelGlobal, ...end, ...set(result),
-  ];
+  const step = 'table' in how
+    ? [...get(fuel), ...get(tick), ...get(record), ...load32(recordLayout.frame), ...get(k), 0x11, ...encodeU32(how.type), ...encodeU32(how.table), ...set(result)] // result = mw_step(fuel, tick, frame)
+    : stepDirect(how.tick, how.globals, { fuel, record, header, tick, result });
   return [
     1, 14, i32,
     ...get(area), ...load32(areaLayout.events), ...set(events),

@@ -279,7 +279,7 @@ export function prepareRuleModule(bytes: Uint8Array, limits: SandboxLimits = { m
   const wrappers: { name: string; type: number; body: number[] }[] = [{ name: hostExports.tick, type: wrapperType, body: wrapper(tick, globals) }];
   if (module.start !== undefined) wrappers.push({ name: hostExports.start, type: wrapperType, body: wrapper(module.start, globals) });
   wrappers.push({ name: hostExports.step, type: stepType, body: stepWrapper(tick, globals) });
-  const run = runLoopBody(tick, globals);
+  const run = runLoopBody({ tick, globals });
   wrappers.push({ name: hostExports.run, type: runType, body: [...encodeU32(run.length), ...run] });
   const content = (id: number): Uint8Array | undefined => {
     const section = module.sections.find((entry) => entry.id === id);

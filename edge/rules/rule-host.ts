@@ -327,7 +327,7 @@ export class RuleHost implements StepProgram {
     const rule = this.#rules[index]!;
     this.#tables.locate(index, instance, snapshot);
     rule.instance = instance;
-    this.#batch!.bind(index, instance.runFunction, instance.frame);
+    this.#batch!.bind(index, instance.runFunction, instance.stepFunction, instance.frame);
     this.#batch!.setBudget(index, rule.supervisor.fuelPerTick);
   }
 

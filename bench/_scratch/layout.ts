@@ -1,0 +1,12 @@
+import { fileURLToPath } from 'node:url';
+import { compileCached } from '../../rules/compile-cache.ts';
+import { compileRule, RuleInstance } from '../../common/rule-instance.ts';
+const { wasm } = await compileCached(fileURLToPath(new URL('../../rules/sdk/testing/bench-rule.ts', import.meta.url)));
+const compiled = compileRule(wasm);
+const instance = new RuleInstance(compiled, 10, 5_000_000);
+const { base } = instance.region;
+console.log('frameBytes', compiled.prepared.frameBytes, 'base', base, 'frame', instance.frame);
+const g = new Int32Array(instance.region.arena.memory.buffer, instance.frame, compiled.prepared.frameBytes / 4);
+console.log('frame words', [...g].join(' '));
+console.log('slots', JSON.stringify(instance.slots));
+process.exit(0);

@@ -1,0 +1,11 @@
+import { fileURLToPath } from 'node:url';
+import { compileRuleSource } from '../../rules/compile.ts';
+import { prepareRuleModule } from '../../common/rule-sandbox.ts';
+import binaryen from 'binaryen';
+const path = fileURLToPath(new URL('../../rules/sdk/testing/bench-rule.ts', import.meta.url));
+const { wasm } = await compileRuleSource(path);
+const which = process.argv[2] ?? 'raw';
+const bytes = which === 'raw' ? wasm : prepareRuleModule(wasm).bytes;
+const mod = binaryen.readBinary(bytes);
+console.log(mod.emitText());
+process.exit(0);
