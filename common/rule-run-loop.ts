@@ -13,7 +13,7 @@
 // flags it consumed. A rule that traps unwinds the whole call; the area's `current` names it, the
 // events already appended stay, and the host resumes the batch at the next rule. Every address
 // the loop follows is one the host wrote into its host area (which no rule can reach).
-import { slotLayout } from './rule-abi.ts';
+import { frameLayout, slotLayout } from './rule-abi.ts';
 import { add, block, br, brIf, canonicalNaN, const32, elseOp, end, eq, eqz, f64Eq, geU, get, gtS, ifVoid, load32, load8, loadF64, loop, ltS, ltU, ne, or, select, set, shl, shrS, store32, store8, storeF64, sub, tee, xor } from './rule-wasm-ops.ts';
 import { encodeU32 } from './rule-wasm.ts';
 
@@ -42,19 +42,23 @@ export interface RunGlobals {
   readonly frame: number;
 }
 
-/** Sets the rule's fuel, status and frame, stores the tick into its header, calls its tick, and sets `result` as mw_step returns it. */
-function stepDirect(tickFunction: number, globals: RunGlobals, locals: { fuel: number; record: number; header: number; tick: number; result: number }): number[] {
+/**
+ * One rule's step, as mw_step (common/rule-sandbox.ts) and mw_run both do it: sets the fuel (from
+ * local `fuel`), the status and the frame (pushed by `frame`), stores the tick (local `tick`) into
+ * the rule's header (its address into local `header`), calls its tick, and leaves on the stack the
+ * fuel left, or -1 - fuel left when the rule noted events (clearing the header's events word).
+ */
+export function stepCode(tickFunction: number, globals: RunGlobals, frame: readonly number[], locals: { readonly fuel: number; readonly tick: number; readonly header: number }): number[] {
   const [fuelGlobal, statusGlobal, frameGlobal] = [encodeU32(globals.fuel), encodeU32(globals.status), encodeU32(globals.frame)];
-  const { fuel, record, header, tick, result } = locals;
+  const { fuel, tick, header } = locals;
   return [
     ...get(fuel), 0x24, ...fuelGlobal, ...const32(0), 0x24, ...statusGlobal,
-    ...get(record), ...load32(recordLayout.frame), 0x24, ...frameGlobal,
-    0x23, ...frameGlobal, ...load32(4), ...tee(header), ...get(tick), ...storeF64(slotLayout.header.tick), // frame.header (common/rule-sandbox.ts frameLayout)
+    ...frame, 0x24, ...frameGlobal,
+    0x23, ...frameGlobal, ...load32(frameLayout.header), ...tee(header), ...get(tick), ...storeF64(slotLayout.header.tick),
     0x10, ...encodeU32(tickFunction),
-    // result = fuel left, or -1 - fuel left when the rule noted events (the events word cleared)
     ...get(header), ...load32(slotLayout.header.events), 0x04, i32,
     ...get(header), ...const32(0), ...store32(slotLayout.header.events), ...const32(-1), 0x23, ...fuelGlobal, ...sub,
-    ...elseOp, 0x23, ...fuelGlobal, ...end, ...set(result),
+    ...elseOp, 0x23, ...fuelGlobal, ...end,
   ];
 }
 
@@ -118,7 +122,7 @@ export function runLoopBody(how: RunStep): number[] {
   ];
   const step = 'table' in how
     ? [...get(fuel), ...get(tick), ...get(record), ...load32(recordLayout.frame), ...get(k), 0x11, ...encodeU32(how.type), ...encodeU32(how.table), ...set(result)] // result = mw_step(fuel, tick, frame)
-    : stepDirect(how.tick, how.globals, { fuel, record, header, tick, result });
+    : [...stepCode(how.tick, how.globals, [...get(record), ...load32(recordLayout.frame)], { fuel, tick, header }), ...set(result)];
   return [
     1, 14, i32,
     ...get(area), ...load32(areaLayout.events), ...set(events),

@@ -18,8 +18,8 @@
 // and run through mw_start instead: instantiation executes no rule code, and a start function that
 // loops runs out of fuel like any tick.
 import { MillwrightError } from './errors.ts';
-import { declareImport, frameLayout, hostExports, importModule, memoryImport, ruleLimitDefaults, slotLayout, trapStatus } from './rule-abi.ts';
-import { runLoopBody } from './rule-run-loop.ts';
+import { declareImport, frameLayout, hostExports, importModule, memoryImport, ruleLimitDefaults, trapStatus } from './rule-abi.ts';
+import { runLoopBody, stepCode } from './rule-run-loop.ts';
 import { ruleErrors } from './rule-errors.ts';
 import { pageBytes, regionBytes, regionFrontBytes } from './rule-arena.ts';
 import { cachedGlobals, instrumentBody, scanBody, type FrameGlobal, type FuelGlobals, type Isolation } from './rule-instrument.ts';
@@ -125,20 +125,8 @@ function wrapper(target: number, globals: HostGlobals): number[] {
 }
 
 function stepWrapper(target: number, globals: HostGlobals): number[] {
-  const fuel = encodeU32(globals.fuel);
-  const { tick, events } = slotLayout.header;
-  // (param $fuel i32) (param $tick f64) (param $frame i32) (result i32) (local $header i32): fuel = $fuel; status = 0;
-  // frame = $frame; $header = frame.header; header.tick = $tick; call target;
-  // if (header.events) { header.events = 0; return -1 - fuel } return fuel.
-  const body = [
-    0x01, 0x01, i32,
-    0x20, 0x00, 0x24, ...fuel, 0x41, 0x00, 0x24, ...encodeU32(globals.status), 0x20, 0x02, 0x24, ...encodeU32(globals.frame),
-    0x20, 0x02, 0x28, 0x02, frameLayout.header, 0x22, 0x03, 0x20, 0x01, 0x39, 0x03, ...encodeU32(tick),
-    0x10, ...encodeU32(target),
-    0x20, 0x03, 0x28, 0x02, ...encodeU32(events),
-    0x04, i32, 0x20, 0x03, 0x41, 0x00, 0x36, 0x02, ...encodeU32(events), 0x41, 0x7f, 0x23, ...fuel, 0x6b,
-    0x05, 0x23, ...fuel, 0x0b, 0x0b,
-  ];
+  // (param $fuel i32) (param $tick f64) (param $frame i32) (result i32) (local $header i32)
+  const body = [0x01, 0x01, i32, ...stepCode(target, globals, [0x20, 0x02], { fuel: 0, tick: 1, header: 3 }), 0x0b];
   return [...encodeU32(body.length), ...body];
 }
 
