@@ -9,10 +9,11 @@
 // slot's address, its index in the host's tables), the alarm states the host has reported, the
 // tick's events, and the rules' frames (common/rule-sandbox.ts), in rule order.
 //
-// The module itself only dispatches: consecutive rules built from one module run in that module's
+// The module itself mostly dispatches: consecutive rules built from one module run in that module's
 // one instance, and the batch hands each such run to that instance's `mw_run`
 // (common/rule-run-loop.ts), which steps the rules, calling each tick directly, and appends their
-// events. The host then walks one flat list of events instead of every slot of every rule that had
+// events; a rule alone in its run is stepped by the batch's own copy of that loop, through the
+// rule's `mw_step`. The host then walks one flat list of events instead of every slot of every rule that had
 // one: table walks in JavaScript cost a map, bounds and detach check per typed-array access. A
 // rule that traps unwinds the whole call; `current` names the rule that was running, the events
 // already appended stay, and the host resumes the batch at the next rule, so every other rule

@@ -1,8 +1,10 @@
 // The gateway's per-rule step loop, generated into every rule module by the sandbox
 // (common/rule-sandbox.ts) as `mw_run(area, from, to, tick)`: it runs rules from..to-1 of the
 // batch (common/rule-batch.ts), which all run in this module's one instance, calling the rule's
-// tick directly. The batch module only dispatches runs of consecutive rules of one module to
-// their module's mw_run, so a tick pays one call between instances per run, not per rule.
+// tick directly, so a tick pays one call between instances per run of rules, not per rule. The
+// batch module carries the same loop, calling each rule's mw_step through a table, for a rule
+// alone in its run (which then executes no loop code of its own: with many rules of their own
+// code, that would be more code than the instruction cache holds).
 //
 // For each rule with a budget (0 skips it: quarantined, or down after a fault) the loop notes the
 // rule as the current one, sets the fuel, the status and the rule's frame, stores the tick into
