@@ -10,7 +10,7 @@ import { MillwrightError } from './errors.ts';
 import { quarantineDefaults } from './rule-faults.ts';
 import { pageBytes, regionFrontBytes, RuleArena, type RuleRegion } from './rule-arena.ts';
 import { compileRule, RuleInstance, type CompiledRule } from './rule-instance.ts';
-import { frameLayout, prepareRuleModule } from './rule-sandbox.ts';
+import { frameGlobalsMax, frameLayout, prepareRuleModule } from './rule-sandbox.ts';
 import { RuleSupervisor } from './rule-supervisor.ts';
 import { assemble, assembleRule, recordingSink, type WatRule } from './rule-test-modules.ts';
 import { encodeS32, encodeU32 } from './rule-wasm.ts';
@@ -503,6 +503,10 @@ describe('rule sandbox escapes: globals, fuel and the host’s state', () => {
     expect(['a', 'b', 'c', 'd'].map((label) => (instance.exports[label] as { value: number | bigint }).value)).toEqual([-5, -7n, 1.5, 2.25]);
     expect(refusal(rawRule({ globals: [[0x70, 1, 0xd0, 0x70, 0x0b]], tick: [] }))).toBe('RULE_MODULE_INVALID');
     expect(refusal(rawRule({ globals: [[i32, 1, ...i32Const(1), ...i32Const(2), 0x6a, 0x0b]], tick: [] }))).toBe('RULE_MODULE_INVALID');
+    // more mutable globals than a frame holds
+    const many = (count: number): Uint8Array => rawRule({ globals: Array.from({ length: count }, () => [i32, 1, ...i32Const(0), 0x0b]), tick: [] });
+    expect(() => compileRule(many(frameGlobalsMax))).not.toThrow();
+    expect(thrownMessage(() => prepareRuleModule(many(frameGlobalsMax + 1)))).toMatch(/mutable globals, above the limit/);
   });
 
   it('rules of one module share its instance, each with its own frame: one rule’s globals are not another’s', () => {
